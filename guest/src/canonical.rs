@@ -1,0 +1,346 @@
+//! Stage 1: the canonical request.
+//!
+//! [`CanonicalRequest`]'s `Display` is exactly the spec text, so tests compare it with the
+//! suites' `*-canonical-request.txt` files and the signer hashes the same bytes.
+
+use core::fmt;
+use std::borrow::Cow;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, percent_encode};
+
+use crate::SignError;
+use crate::url::truncate;
+
+/// Everything but the unreserved characters `A-Z a-z 0-9 - . _ ~`: the SigV4 `UriEncode`.
+const QUERY_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+/// `UriEncode` of a path: as the query, but `/` separates segments and stays.
+const PATH_SET: &AsciiSet = &QUERY_SET.remove(b'/');
+/// Bytes that cannot stand raw in a sent path (RFC 3986 `pchar` and `/`): a single-encoded
+/// (S3) canonical path keeps the caller's escapes and reserved characters and encodes only these.
+const NOT_PCHAR: &AsciiSet = &PATH_SET
+    .remove(b'%')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
+
+/// The canonical URI of `path`.
+///
+/// `normalize` removes dot segments and empty segments (RFC 3986 5.2.4 as AWS applies it);
+/// `double_encode` percent-encodes every byte but the unreserved ones and `/`, so an
+/// already-encoded `%3D` becomes `%253D` (every service but S3). Without it the path is
+/// taken as sent, encoding only bytes that cannot stand raw in a URL.
+pub fn canonical_uri(path: &str, normalize: bool, double_encode: bool) -> Cow<'_, str> {
+    let path: Cow<'_, str> = match (path, normalize) {
+        ("", _) => Cow::Borrowed("/"),
+        (p, true) => normalize_path(p),
+        (p, false) => Cow::Borrowed(p),
+    };
+    let set = if double_encode { PATH_SET } else { NOT_PCHAR };
+    match percent_encode(path.as_bytes(), set).into() {
+        Cow::Borrowed(_) => path,
+        Cow::Owned(encoded) => Cow::Owned(encoded),
+    }
+}
+
+fn normalize_path(path: &str) -> Cow<'_, str> {
+    if !path.starts_with('/') || path.contains("/.") || path.contains("//") {
+        let mut segments: Vec<&str> = Vec::new();
+        for segment in path.split('/') {
+            match segment {
+                "" | "." => {}
+                ".." => {
+                    segments.pop();
+                }
+                s => segments.push(s),
+            }
+        }
+        let mut out = String::with_capacity(path.len() + 1);
+        for segment in &segments {
+            out.push('/');
+            out.push_str(segment);
+        }
+        let last = path.rsplit('/').next().unwrap_or_default();
+        if out.is_empty() || matches!(last, "" | "." | "..") && !out.ends_with('/') {
+            out.push('/');
+        }
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(path)
+    }
+}
+
+/// The query parameters of a URL, decoded as a form (`+` is a space) and re-encoded with
+/// `UriEncode`, ready to sort.
+///
+/// Decoding is to bytes, so an escape of invalid UTF-8 (`%FF`) is signed as sent; a `%` that
+/// starts no escape is signed as `%25`.
+pub fn encoded_query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (reencode(k), reencode(v))
+        })
+        .collect()
+}
+
+fn reencode(component: &str) -> String {
+    let plus_as_space: Cow<'_, str> = if component.contains('+') {
+        Cow::Owned(component.replace('+', " "))
+    } else {
+        Cow::Borrowed(component)
+    };
+    let bytes: Cow<'_, [u8]> = percent_decode(plus_as_space.as_bytes()).into();
+    uri_encode(&bytes)
+}
+
+/// SigV4 `UriEncode` for a query key or value (everything but `A-Za-z0-9-._~`).
+pub fn uri_encode(bytes: &[u8]) -> String {
+    percent_encode(bytes, QUERY_SET).to_string()
+}
+
+/// Headers that are never signed, as the AWS SDKs agree: the signature's own header, and
+/// headers proxies and CDNs change in flight.
+const UNSIGNED_HEADERS: [&str; 4] = ["authorization", "user-agent", "x-amzn-trace-id", "transfer-encoding"];
+
+/// Canonical headers in the making: lowercase name, normalised value, in request order.
+#[derive(Debug, Default)]
+pub struct HeaderSet {
+    entries: Vec<(String, String)>,
+}
+
+impl HeaderSet {
+    /// Validates and adds a request header, unless `skip` says it is replaced or unsigned.
+    pub fn add_request_header(
+        &mut self,
+        name: &str,
+        value: &str,
+        skip: impl Fn(&str) -> bool,
+    ) -> Result<(), SignError> {
+        check_header_name(name)?;
+        check_header_value(name, value)?;
+        let name = name.to_ascii_lowercase();
+        if UNSIGNED_HEADERS.contains(&name.as_str()) || skip(&name) {
+            return Ok(());
+        }
+        self.entries.push((name, trim_all(value)));
+        Ok(())
+    }
+
+    /// Adds a header the signer itself sets (its name is lowercase and valid).
+    pub fn add_own(&mut self, name: &str, value: &str) {
+        self.entries.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// Whether a header of this lowercase name is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.iter().any(|(n, _)| n == name)
+    }
+
+    /// Sorts by name and joins repeated names with `,` in request order.
+    pub fn finish(mut self) -> CanonicalHeaders {
+        // Stable: values of a repeated name keep their request order.
+        self.entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut merged: Vec<(String, String)> = Vec::with_capacity(self.entries.len());
+        for (name, value) in self.entries {
+            match merged.last_mut() {
+                Some((last, joined)) if *last == name => {
+                    joined.push(',');
+                    joined.push_str(&value);
+                }
+                _ => merged.push((name, value)),
+            }
+        }
+        let mut signed = String::new();
+        for (i, (name, _)) in merged.iter().enumerate() {
+            if i > 0 {
+                signed.push(';');
+            }
+            signed.push_str(name);
+        }
+        CanonicalHeaders {
+            headers: merged,
+            signed,
+        }
+    }
+}
+
+/// Sorted, merged canonical headers and the `SignedHeaders` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanonicalHeaders {
+    /// `(lowercase name, normalised value)`, sorted by name, one per name.
+    pub headers: Vec<(String, String)>,
+    /// The names joined with `;`.
+    pub signed: String,
+}
+
+/// Trims spaces at both ends and folds runs of spaces into one. Only spaces: S3 and the
+/// SDKs leave tabs alone.
+fn trim_all(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for word in value.split(' ').filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// RFC 9110 `tchar`: what a method or header name may contain.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn check_header_name(name: &str) -> Result<(), SignError> {
+    if is_token(name) {
+        Ok(())
+    } else {
+        Err(SignError::InvalidHeaderName(format!(
+            "header name {:?} must be a non-empty HTTP token (letters, digits, !#$%&'*+-.^_`|~)",
+            truncate(name)
+        )))
+    }
+}
+
+fn check_header_value(name: &str, value: &str) -> Result<(), SignError> {
+    match value.chars().find(|&c| c.is_control() && c != '\t') {
+        None => Ok(()),
+        Some(c) => Err(SignError::InvalidHeaderValue(format!(
+            "value of header {:?} contains control character {c:?}; unfold multi-line values first",
+            truncate(name)
+        ))),
+    }
+}
+
+/// The canonical request: method, canonical URI, canonical query, canonical headers,
+/// signed headers and payload hash, as AWS specifies them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanonicalRequest<'a> {
+    /// The HTTP method, as given.
+    pub method: &'a str,
+    /// The canonical URI.
+    pub uri: Cow<'a, str>,
+    /// Encoded `(key, value)` pairs, sorted.
+    pub query: Vec<(String, String)>,
+    /// The canonical headers.
+    pub headers: CanonicalHeaders,
+    /// Lowercase hex SHA-256 of the payload, or `UNSIGNED-PAYLOAD`.
+    pub payload_hash: &'a str,
+}
+
+impl fmt::Display for CanonicalRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.method)?;
+        f.write_str("\n")?;
+        f.write_str(&self.uri)?;
+        f.write_str("\n")?;
+        for (i, (k, v)) in self.query.iter().enumerate() {
+            if i > 0 {
+                f.write_str("&")?;
+            }
+            f.write_str(k)?;
+            f.write_str("=")?;
+            f.write_str(v)?;
+        }
+        f.write_str("\n")?;
+        for (name, value) in &self.headers.headers {
+            f.write_str(name)?;
+            f.write_str(":")?;
+            f.write_str(value)?;
+            f.write_str("\n")?;
+        }
+        f.write_str("\n")?;
+        f.write_str(&self.headers.signed)?;
+        f.write_str("\n")?;
+        f.write_str(self.payload_hash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_double_and_single_encoding() {
+        assert_eq!(canonical_uri("/a%3Db c/ሴ", false, true), "/a%253Db%20c/%E1%88%B4");
+        assert_eq!(canonical_uri("/a%3Db c/ሴ", false, false), "/a%3Db%20c/%E1%88%B4");
+        assert_eq!(canonical_uri("/k+=:@!", false, false), "/k+=:@!");
+        assert_eq!(canonical_uri("/k+=:@!", false, true), "/k%2B%3D%3A%40%21");
+        assert_eq!(canonical_uri("", false, true), "/");
+    }
+
+    #[test]
+    fn normalizes_like_rfc3986_5_2_4() {
+        for (path, want) in [
+            ("/", "/"),
+            ("//", "/"),
+            ("/./", "/"),
+            ("/example/..", "/"),
+            ("/a/b/../..", "/"),
+            ("//example//", "/example/"),
+            ("/./example", "/example"),
+            ("/a/b/.", "/a/b/"),
+            ("/a/b/..", "/a/"),
+            ("/../a", "/a"),
+            ("a/b", "/a/b"),
+        ] {
+            assert_eq!(canonical_uri(path, true, true), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn query_pairs_decode_as_a_form_and_keep_bytes() {
+        let pairs = encoded_query_pairs("b=%E1%88%B4&a+b=c%20d&flag&&x=%FF&p=%zz");
+        assert_eq!(
+            pairs,
+            [
+                ("b", "%E1%88%B4"),
+                ("a%20b", "c%20d"),
+                ("flag", ""),
+                ("x", "%FF"),
+                ("p", "%25zz"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+    }
+
+    #[test]
+    fn headers_merge_sort_and_trim() {
+        let mut set = HeaderSet::default();
+        for (n, v) in [
+            ("My-Header1", "  a   b  "),
+            ("Host", "h"),
+            ("my-header1", "c"),
+            ("User-Agent", "x"),
+        ] {
+            set.add_request_header(n, v, |_| false).unwrap();
+        }
+        let c = set.finish();
+        assert_eq!(c.signed, "host;my-header1");
+        assert_eq!(c.headers[1], ("my-header1".to_owned(), "a b,c".to_owned()));
+    }
+
+    #[test]
+    fn header_errors_name_the_header() {
+        let mut set = HeaderSet::default();
+        let e = set.add_request_header("bad name", "v", |_| false).unwrap_err();
+        assert!(matches!(e, SignError::InvalidHeaderName(ref m) if m.contains("bad name")));
+        let e = set.add_request_header("x", "a\nb", |_| false).unwrap_err();
+        assert!(matches!(e, SignError::InvalidHeaderValue(_)));
+        assert!(set.add_request_header("x", "a\tb", |_| false).is_ok());
+    }
+}

@@ -1,0 +1,384 @@
+//! The realsig signing core: AWS Signature Version 4 (`AWS4-HMAC-SHA256`) as pure functions.
+//!
+//! This crate is both the component (built for `wasm32-unknown-unknown`, see `bindings`)
+//! and, natively, a plain library the tests and the differential property test call.
+//!
+//! # Design
+//! - **Time is an argument.** [`sign`] takes the signing time; only the component binding
+//!   asks the host's `real-now` for it, once per call, and fails closed when it cannot.
+//! - **Each stage is a type whose `Display` is the spec text**: [`CanonicalRequest`],
+//!   [`StringToSign`], [`Scope`]. Tests compare them with the official suites stage by stage,
+//!   and the signer hashes exactly what they display.
+//! - **Input is plain data, output is instructions**: [`Signed`] lists the headers to add or
+//!   the presigned URL; no HTTP library's request type is mutated.
+//! - **Why not the `aws-sigv4` crate** (it is our test oracle): measured on this machine
+//!   kind, it signs get-vanilla in ~9.5 µs natively and ~37 µs inside a component, mostly
+//!   re-deriving the signing key and building `http` types; the bare work is ~1.6 µs. This core
+//!   keeps the derived key ([`KeyCache`]) and hashes the canonical request as it is formatted.
+//!
+//! Behaviour where SDKs differ follows `aws-sigv4` (the differential test enforces it) except
+//! where it departs from the SigV4 text, which is then noted at the function.
+
+mod canonical;
+mod error;
+mod signing;
+mod url;
+
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code, missing_docs)] // wit-bindgen's generated glue
+mod bindings;
+
+pub use canonical::{CanonicalHeaders, CanonicalRequest, canonical_uri, encoded_query_pairs, uri_encode};
+pub use error::SignError;
+pub use signing::{ALGORITHM, KeyCache, Scope, SigningKey, SigningTime, StringToSign, sha256_hex};
+pub use url::Url;
+
+use canonical::{HeaderSet, is_token};
+use url::truncate;
+
+/// Hash of the empty payload.
+pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+/// The payload hash of requests whose body is not signed.
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+/// Longest presigned URL validity AWS accepts: 7 days.
+pub const MAX_EXPIRES_SECS: u32 = 604_800;
+
+/// The request to sign, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Absolute URL as it will be sent.
+    pub url: &'a str,
+    /// Headers `(name, value)` in request order.
+    pub headers: &'a [(String, String)],
+    /// The body or its stand-in.
+    pub payload: Payload<'a>,
+}
+
+/// The body, or what stands in for it in the canonical request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload<'a> {
+    /// The body itself, hashed here.
+    Bytes(&'a [u8]),
+    /// The body's SHA-256, 64 hex digits (upper case is accepted and lowered).
+    Sha256Hex(&'a str),
+    /// `UNSIGNED-PAYLOAD`.
+    Unsigned,
+    /// No body.
+    Empty,
+}
+
+/// Credentials, borrowed. `Debug` redacts the secret and the session token.
+#[derive(Clone, Copy)]
+pub struct Credentials<'a> {
+    /// Access key id.
+    pub access_key_id: &'a str,
+    /// Secret access key.
+    pub secret_access_key: &'a str,
+    /// Session token of temporary credentials.
+    pub session_token: Option<&'a str>,
+}
+
+impl core::fmt::Debug for Credentials<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"** redacted **")
+            .field("session_token", &self.session_token.map(|_| "** redacted **"))
+            .finish()
+    }
+}
+
+/// Where the signature goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// `authorization` and `x-amz-date` headers.
+    Headers,
+    /// A presigned URL valid for `expires` seconds.
+    Query {
+        /// `X-Amz-Expires`, `1..=604800`.
+        expires: u32,
+    },
+}
+
+/// How to sign; see the WIT `options` record for each field's meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Where the signature goes.
+    pub placement: Placement,
+    /// Encode the path once more (all services but S3).
+    pub double_uri_encode: bool,
+    /// Normalise the path (all services but S3).
+    pub normalize_path: bool,
+    /// Add `x-amz-content-sha256` (header placement only).
+    pub content_sha256_header: bool,
+    /// Add the session token after signing instead of signing it.
+    pub omit_session_token: bool,
+    /// Return the canonical request and string to sign.
+    pub debug: bool,
+}
+
+impl Default for Settings {
+    /// Header placement with the rules of every service but S3.
+    fn default() -> Self {
+        Self {
+            placement: Placement::Headers,
+            double_uri_encode: true,
+            normalize_path: true,
+            content_sha256_header: false,
+            omit_session_token: false,
+            debug: false,
+        }
+    }
+}
+
+/// A header the caller must add, replacing any of the same name.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AddedHeader {
+    /// Lowercase name.
+    pub name: &'static str,
+    /// Value.
+    pub value: String,
+    /// True for the session token: do not log it.
+    pub sensitive: bool,
+}
+
+impl core::fmt::Debug for AddedHeader {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let value = if self.sensitive { "** redacted **" } else { &self.value };
+        write!(f, "{}: {}", self.name, value)
+    }
+}
+
+/// The signing instructions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// Headers to add.
+    pub headers: Vec<AddedHeader>,
+    /// The URL to send (presigned in query placement).
+    pub url: String,
+    /// Lowercase hex signature.
+    pub signature: String,
+    /// The canonical request, with `Settings::debug`.
+    pub canonical_request: Option<String>,
+    /// The string to sign, with `Settings::debug`.
+    pub string_to_sign: Option<String>,
+}
+
+/// Signs `request` at `time` (seconds since the Unix epoch) for `region`/`service`.
+///
+/// `keys` caches derived signing keys between calls.
+pub fn sign(
+    request: &Request<'_>,
+    credentials: &Credentials<'_>,
+    region: &str,
+    service: &str,
+    settings: &Settings,
+    time: u64,
+    keys: &mut KeyCache,
+) -> Result<Signed, SignError> {
+    check_inputs(request, credentials, region, service, settings)?;
+    let url = Url::parse(request.url)?;
+    let time = SigningTime::from_unix(time)?;
+    let scope = Scope {
+        date: time.date(),
+        region,
+        service,
+    };
+    let payload_hash: std::borrow::Cow<'_, str> = match request.payload {
+        Payload::Bytes(b) => sha256_hex(b).into(),
+        Payload::Sha256Hex(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            if h.bytes().any(|b| b.is_ascii_uppercase()) {
+                h.to_ascii_lowercase().into()
+            } else {
+                h.into()
+            }
+        }
+        Payload::Sha256Hex(h) => {
+            return Err(SignError::InvalidPayloadHash(format!(
+                "payload hash {:?} must be 64 hex digits (the SHA-256 of the body)",
+                truncate(h)
+            )));
+        }
+        Payload::Unsigned => UNSIGNED_PAYLOAD.into(),
+        Payload::Empty => EMPTY_SHA256.into(),
+    };
+
+    let in_headers = settings.placement == Placement::Headers;
+    let token = credentials.session_token;
+    let sign_token = token.filter(|_| !settings.omit_session_token);
+    let content_header = in_headers && settings.content_sha256_header;
+
+    let mut set = HeaderSet::default();
+    for (name, value) in request.headers {
+        set.add_request_header(name, value, |n| match n {
+            "x-amz-date" => in_headers,
+            "x-amz-security-token" => settings.omit_session_token || (in_headers && token.is_some()),
+            "x-amz-content-sha256" => content_header,
+            "x-amz-user-agent" | "x-amz-checksum-mode" => !in_headers,
+            _ => false,
+        })?;
+    }
+    if !set.contains("host") {
+        set.add_own("host", url.host_header());
+    }
+    if in_headers {
+        set.add_own("x-amz-date", time.date_time());
+        if let Some(t) = sign_token {
+            set.add_own("x-amz-security-token", t);
+        }
+        if content_header {
+            set.add_own("x-amz-content-sha256", &payload_hash);
+        }
+    }
+    let headers = set.finish();
+
+    let mut query = url.query.map(encoded_query_pairs).unwrap_or_default();
+    let credential = format!("{}/{scope}", credentials.access_key_id);
+    if let Placement::Query { expires } = settings.placement {
+        query.push(("X-Amz-Algorithm".into(), ALGORITHM.into()));
+        query.push(("X-Amz-Credential".into(), uri_encode(credential.as_bytes())));
+        query.push(("X-Amz-Date".into(), time.date_time().into()));
+        query.push(("X-Amz-Expires".into(), expires.to_string()));
+        query.push(("X-Amz-SignedHeaders".into(), uri_encode(headers.signed.as_bytes())));
+        if let Some(t) = sign_token {
+            query.push(("X-Amz-Security-Token".into(), uri_encode(t.as_bytes())));
+        }
+    }
+    query.sort_unstable();
+
+    let canonical_request = CanonicalRequest {
+        method: request.method,
+        uri: canonical_uri(url.path, settings.normalize_path, settings.double_uri_encode),
+        query,
+        headers,
+        payload_hash: &payload_hash,
+    };
+    let canonical_request_hash = signing::sha256_hex_of(&canonical_request);
+    let string_to_sign = StringToSign {
+        date_time: time.date_time(),
+        scope,
+        canonical_request_hash: &canonical_request_hash,
+    };
+    let signature = keys.get(credentials.secret_access_key, &scope).sign(&string_to_sign);
+
+    let token_header = |value: &str| AddedHeader {
+        name: "x-amz-security-token",
+        value: value.to_owned(),
+        sensitive: true,
+    };
+    let mut added = Vec::with_capacity(4);
+    let out_url = match settings.placement {
+        Placement::Headers => {
+            added.extend(token.map(token_header));
+            added.push(AddedHeader {
+                name: "x-amz-date",
+                value: time.date_time().to_owned(),
+                sensitive: false,
+            });
+            if content_header {
+                added.push(AddedHeader {
+                    name: "x-amz-content-sha256",
+                    value: payload_hash.to_string(),
+                    sensitive: false,
+                });
+            }
+            added.push(AddedHeader {
+                name: "authorization",
+                value: format!(
+                    "{ALGORITHM} Credential={credential}, SignedHeaders={}, Signature={signature}",
+                    canonical_request.headers.signed
+                ),
+                sensitive: false,
+            });
+            request.url.to_owned()
+        }
+        Placement::Query { expires } => {
+            let mut u = String::with_capacity(request.url.len() + 400);
+            u.push_str(url.without_fragment);
+            u.push_str(match url.query {
+                None => "?",
+                Some(q) if q.is_empty() || q.ends_with('&') => "",
+                Some(_) => "&",
+            });
+            u.push_str("X-Amz-Algorithm=");
+            u.push_str(ALGORITHM);
+            u.push_str("&X-Amz-Credential=");
+            u.push_str(&uri_encode(credential.as_bytes()));
+            u.push_str("&X-Amz-Date=");
+            u.push_str(time.date_time());
+            u.push_str("&X-Amz-SignedHeaders=");
+            u.push_str(&uri_encode(canonical_request.headers.signed.as_bytes()));
+            u.push_str(&format!("&X-Amz-Expires={expires}"));
+            if let Some(t) = token {
+                u.push_str("&X-Amz-Security-Token=");
+                u.push_str(&uri_encode(t.as_bytes()));
+            }
+            u.push_str("&X-Amz-Signature=");
+            u.push_str(&signature);
+            u.push_str(&request.url[url.without_fragment.len()..]);
+            u
+        }
+    };
+    Ok(Signed {
+        headers: added,
+        url: out_url,
+        signature,
+        canonical_request: settings.debug.then(|| canonical_request.to_string()),
+        string_to_sign: settings.debug.then(|| string_to_sign.to_string()),
+    })
+}
+
+fn check_inputs(
+    request: &Request<'_>,
+    credentials: &Credentials<'_>,
+    region: &str,
+    service: &str,
+    settings: &Settings,
+) -> Result<(), SignError> {
+    if !is_token(request.method) {
+        return Err(SignError::InvalidMethod(format!(
+            "method {:?} must be a non-empty HTTP token such as GET or PUT",
+            truncate(request.method)
+        )));
+    }
+    let scope_part = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b'/');
+    if !scope_part(region) {
+        return Err(SignError::InvalidOption(format!(
+            "region {:?} must be non-empty printable ASCII without '/'",
+            truncate(region)
+        )));
+    }
+    if !scope_part(service) {
+        return Err(SignError::InvalidOption(format!(
+            "service {:?} must be non-empty printable ASCII without '/'",
+            truncate(service)
+        )));
+    }
+    if let Placement::Query { expires } = settings.placement
+        && !(1..=MAX_EXPIRES_SECS).contains(&expires)
+    {
+        return Err(SignError::InvalidOption(format!(
+            "presigned url expiry {expires} s must be between 1 and {MAX_EXPIRES_SECS} (7 days)"
+        )));
+    }
+    let akid = credentials.access_key_id;
+    if akid.is_empty() || !akid.bytes().all(|b| b.is_ascii_graphic() && !b"/,=".contains(&b)) {
+        return Err(SignError::InvalidCredentials(format!(
+            "access key id {:?} must be non-empty printable ASCII without '/', ',' or '='",
+            truncate(akid)
+        )));
+    }
+    if credentials.secret_access_key.is_empty() {
+        return Err(SignError::InvalidCredentials("the secret access key is empty".into()));
+    }
+    if let Some(t) = credentials.session_token
+        && (t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Err(SignError::InvalidCredentials(
+            "the session token must be non-empty printable ASCII (its value is not shown)".into(),
+        ));
+    }
+    Ok(())
+}

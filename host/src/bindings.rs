@@ -1,0 +1,9 @@
+//! The host's one `bindgen!` of the realsig world (wasmtime's pattern: one bindings file,
+//! one host file per imported interface, here `real_time.rs`).
+
+wasmtime::component::bindgen!({
+    world: "realsig",
+    path: "../wit",
+    // Records are plain data; comparing them keeps tests and callers simple.
+    additional_derives: [PartialEq, Eq],
+});

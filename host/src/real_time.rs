@@ -1,0 +1,26 @@
+//! The host side of `realsig:sigv4/real-time`: `real-now` backed by the signer's
+//! [`TimeSource`](crate::TimeSource).
+
+use std::time::UNIX_EPOCH;
+
+use crate::bindings::realsig::sigv4::{real_time, types};
+use crate::signer::HostState;
+
+impl types::Host for HostState {}
+
+impl real_time::Host for HostState {
+    fn real_now(&mut self) -> Result<types::Instant, types::ClockError> {
+        let now = self
+            .clock
+            .now()
+            .map_err(|e| types::ClockError { message: e.to_string() })?;
+        // A time before 1970 cannot be signed; say so rather than wrap around.
+        let since = now.duration_since(UNIX_EPOCH).map_err(|_| types::ClockError {
+            message: format!("time source {} returned a time before 1970", self.clock.name()),
+        })?;
+        Ok(types::Instant {
+            seconds: since.as_secs(),
+            nanoseconds: since.subsec_nanos(),
+        })
+    }
+}

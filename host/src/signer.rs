@@ -1,0 +1,445 @@
+//! [`Signer`]: the component in wasmtime, reused across calls and threads.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+
+use crate::bindings::exports::realsig::sigv4::signer as wit;
+use crate::bindings::{Realsig, RealsigPre};
+use crate::clock::{SystemClock, TimeSource};
+use crate::{COMPONENT, cache};
+
+pub use wit::{Header, Options, Payload, Placement, Request, SignError};
+
+/// How often the epoch advances; deadlines are whole ticks.
+const TICK: Duration = Duration::from_millis(10);
+/// Instances kept for reuse; more concurrent callers than this instantiate and drop.
+const MAX_POOLED: usize = 64;
+
+/// Per-store host state: the clock behind `real-now` and the store's resource limits.
+pub struct HostState {
+    pub(crate) clock: Arc<dyn TimeSource>,
+    limits: StoreLimits,
+}
+
+/// AWS credentials for one call. `Debug` shows the access key id only.
+#[derive(Clone)]
+pub struct Credentials(wit::Credentials);
+
+impl Credentials {
+    /// Credentials from their parts.
+    pub fn new(
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+        session_token: Option<String>,
+    ) -> Self {
+        Self(wit::Credentials {
+            access_key_id: access_key_id.into(),
+            secret_access_key: secret_access_key.into(),
+            session_token,
+        })
+    }
+
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and optionally `AWS_SESSION_TOKEN`.
+    pub fn from_env() -> Result<Self, MissingCredentials> {
+        let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let akid = var("AWS_ACCESS_KEY_ID").ok_or(MissingCredentials("AWS_ACCESS_KEY_ID"))?;
+        let secret = var("AWS_SECRET_ACCESS_KEY").ok_or(MissingCredentials("AWS_SECRET_ACCESS_KEY"))?;
+        Ok(Self::new(akid, secret, var("AWS_SESSION_TOKEN")))
+    }
+
+    /// The access key id (not secret).
+    pub fn access_key_id(&self) -> &str {
+        &self.0.access_key_id
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.0.access_key_id)
+            .field("secret_access_key", &"** redacted **")
+            .field(
+                "session_token",
+                &self.0.session_token.as_ref().map(|_| "** redacted **"),
+            )
+            .finish()
+    }
+}
+
+/// A required credential environment variable is unset or empty.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("no credentials: {0} is not set (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")]
+pub struct MissingCredentials(pub &'static str);
+
+impl Default for Options {
+    /// Header placement with the rules of every service but S3.
+    fn default() -> Self {
+        Self {
+            placement: Placement::Headers,
+            double_uri_encode: true,
+            normalize_path: true,
+            content_sha256_header: false,
+            omit_session_token: false,
+            debug: false,
+        }
+    }
+}
+
+impl Options {
+    /// The rules S3 wants: no double encoding, no path normalisation, `x-amz-content-sha256`.
+    pub fn s3() -> Self {
+        Self {
+            double_uri_encode: false,
+            normalize_path: false,
+            content_sha256_header: true,
+            ..Self::default()
+        }
+    }
+}
+
+impl Request {
+    /// A request without headers or body, signed with [`Options::default`].
+    pub fn new(method: &str, url: &str, region: &str, service: &str) -> Self {
+        Self {
+            method: method.into(),
+            url: url.into(),
+            headers: Vec::new(),
+            payload: Payload::Empty,
+            region: region.into(),
+            service: service.into(),
+            options: Options::default(),
+        }
+    }
+}
+
+impl SignError {
+    /// The WIT case name, e.g. `invalid-url`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::InvalidUrl(_) => "invalid-url",
+            Self::InvalidMethod(_) => "invalid-method",
+            Self::InvalidHeaderName(_) => "invalid-header-name",
+            Self::InvalidHeaderValue(_) => "invalid-header-value",
+            Self::InvalidPayloadHash(_) => "invalid-payload-hash",
+            Self::InvalidOption(_) => "invalid-option",
+            Self::InvalidCredentials(_) => "invalid-credentials",
+            Self::ClockUnavailable(_) => "clock-unavailable",
+        }
+    }
+
+    /// The human-readable message.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::InvalidUrl(m)
+            | Self::InvalidMethod(m)
+            | Self::InvalidHeaderName(m)
+            | Self::InvalidHeaderValue(m)
+            | Self::InvalidPayloadHash(m)
+            | Self::InvalidOption(m)
+            | Self::InvalidCredentials(m)
+            | Self::ClockUnavailable(m) => m,
+        }
+    }
+}
+
+/// A header to add to the request, replacing any of the same name.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AddedHeader {
+    /// Lowercase name.
+    pub name: String,
+    /// Value.
+    pub value: String,
+    /// True for secrets (the session token): never log the value.
+    pub sensitive: bool,
+}
+
+impl fmt::Debug for AddedHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = if self.sensitive { "** redacted **" } else { &self.value };
+        write!(f, "{}: {}", self.name, value)
+    }
+}
+
+/// The signing instructions the component returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// Headers to add (header placement), in the order the official suites list them.
+    pub headers: Vec<AddedHeader>,
+    /// The URL to send: unchanged, or presigned in query placement.
+    pub url: String,
+    /// Lowercase hex signature.
+    pub signature: String,
+    /// The time `real-now` gave; its whole seconds were signed.
+    pub signing_time: SystemTime,
+    /// With `options.debug`: the canonical request.
+    pub canonical_request: Option<String>,
+    /// With `options.debug`: the string to sign.
+    pub string_to_sign: Option<String>,
+}
+
+impl Signed {
+    fn from_wit(s: wit::SignedRequest) -> Self {
+        let t = s.signing_time;
+        Self {
+            headers: s
+                .headers
+                .into_iter()
+                .map(|h| AddedHeader {
+                    name: h.name,
+                    value: h.value,
+                    sensitive: h.sensitive,
+                })
+                .collect(),
+            url: s.url,
+            signature: s.signature,
+            signing_time: UNIX_EPOCH + Duration::new(t.seconds, t.nanoseconds.min(999_999_999)),
+            canonical_request: s.canonical_request,
+            string_to_sign: s.string_to_sign,
+        }
+    }
+
+    /// The value of the `authorization` header, in header placement.
+    pub fn authorization(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|h| h.name == "authorization")
+            .map(|h| h.value.as_str())
+    }
+}
+
+/// Why a request was not signed.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The component refused: bad input, or no trustworthy time (`clock-unavailable`).
+    #[error("{}: {}", .0.kind(), .0.message())]
+    Rejected(SignError),
+    /// The call ran past its deadline; the instance was discarded.
+    #[error("signing took longer than the {0:?} deadline; the instance was discarded")]
+    Timeout(Duration),
+    /// The component trapped (a component bug, or its memory limit); the instance was discarded.
+    #[error("the signing component failed: {0}")]
+    Trap(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The engine or component could not be set up.
+    #[error("could not set up the signing component: {0}")]
+    Setup(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    /// The WIT error case for [`Error::Rejected`], else `timeout`, `trap` or `setup`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Rejected(e) => e.kind(),
+            Self::Timeout(_) => "timeout",
+            Self::Trap(_) => "trap",
+            Self::Setup(_) => "setup",
+        }
+    }
+}
+
+fn setup(e: wasmtime::Error) -> Error {
+    Error::Setup(e.into())
+}
+
+/// Builds a [`Signer`].
+pub struct SignerBuilder {
+    clock: Arc<dyn TimeSource>,
+    memory_limit: usize,
+    deadline: Duration,
+    cache_dir: Option<PathBuf>,
+}
+
+impl fmt::Debug for SignerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignerBuilder")
+            .field("clock", &self.clock.name())
+            .field("memory_limit", &self.memory_limit)
+            .field("deadline", &self.deadline)
+            .field("cache_dir", &self.cache_dir)
+            .finish()
+    }
+}
+
+impl SignerBuilder {
+    /// The time source behind `real-now` (default: [`SystemClock`]).
+    pub fn clock(mut self, clock: impl TimeSource) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The time source behind `real-now`, shared.
+    pub fn shared_clock(mut self, clock: Arc<dyn TimeSource>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Linear memory cap per instance (default 16 MiB; the component needs well under 1 MiB
+    /// plus the size of an in-line payload).
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
+    /// Wall-clock budget per call (default 1 s; a signature takes microseconds).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Where compiled code is cached (default [`cache::default_cache_dir`]); `None` compiles
+    /// in memory every time.
+    pub fn cache_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.cache_dir = dir;
+        self
+    }
+
+    /// Compiles (or loads from cache) the embedded component and prepares instantiation.
+    pub fn build(self) -> Result<Signer, Error> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(setup)?;
+        let component = cache::load(&engine, COMPONENT, self.cache_dir.as_deref()).map_err(setup)?;
+        let mut linker = Linker::<HostState>::new(&engine);
+        Realsig::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(setup)?;
+        let pre = RealsigPre::new(linker.instantiate_pre(&component).map_err(setup)?).map_err(setup)?;
+        spawn_epoch_ticker(&engine);
+        let ticks = self.deadline.as_millis().div_ceil(TICK.as_millis()).max(1) as u64;
+        Ok(Signer {
+            inner: Arc::new(Inner {
+                engine,
+                pre,
+                clock: self.clock,
+                memory_limit: self.memory_limit,
+                deadline: self.deadline,
+                deadline_ticks: ticks,
+                pool: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+}
+
+/// Signs requests by calling the realsig component in wasmtime.
+///
+/// Cheap to clone and safe to share between threads: instances are pooled and reused, one
+/// per concurrent caller. A call that traps or overruns its deadline discards its instance,
+/// so one bad call never affects the next.
+#[derive(Clone)]
+pub struct Signer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    pre: RealsigPre<HostState>,
+    clock: Arc<dyn TimeSource>,
+    memory_limit: usize,
+    deadline: Duration,
+    deadline_ticks: u64,
+    pool: Mutex<Vec<Pooled>>,
+}
+
+struct Pooled {
+    store: Store<HostState>,
+    bindings: Realsig,
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("clock", &self.inner.clock.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Signer {
+    /// A builder with the defaults: [`SystemClock`], 16 MiB, 1 s, the default cache dir.
+    pub fn builder() -> SignerBuilder {
+        SignerBuilder {
+            clock: Arc::new(SystemClock),
+            memory_limit: 16 << 20,
+            deadline: Duration::from_secs(1),
+            cache_dir: cache::default_cache_dir(),
+        }
+    }
+
+    /// The name of the time source behind `real-now`.
+    pub fn clock_name(&self) -> &str {
+        self.inner.clock.name()
+    }
+
+    /// Signs `request` at the time the signer's clock gives.
+    pub fn sign(&self, request: &Request, credentials: &Credentials) -> Result<Signed, Error> {
+        let mut pooled = match self.take() {
+            Some(p) => p,
+            None => self.instantiate()?,
+        };
+        pooled.store.set_epoch_deadline(self.inner.deadline_ticks);
+        let result = pooled
+            .bindings
+            .realsig_sigv4_signer()
+            .call_sign(&mut pooled.store, request, &credentials.0);
+        match result {
+            Ok(inner) => {
+                self.give_back(pooled);
+                inner.map(Signed::from_wit).map_err(Error::Rejected)
+            }
+            // The instance may be in any state after a trap: drop it.
+            Err(e) if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => Err(Error::Timeout(self.inner.deadline)),
+            Err(e) => Err(Error::Trap(e.into())),
+        }
+    }
+
+    /// Creates one instance and drops it: what a cold call pays (for benchmarks).
+    #[doc(hidden)]
+    pub fn instantiate_once(&self) -> Result<(), Error> {
+        self.instantiate().map(drop)
+    }
+
+    fn take(&self) -> Option<Pooled> {
+        self.inner.pool.lock().unwrap_or_else(PoisonError::into_inner).pop()
+    }
+
+    fn give_back(&self, pooled: Pooled) {
+        let mut pool = self.inner.pool.lock().unwrap_or_else(PoisonError::into_inner);
+        if pool.len() < MAX_POOLED {
+            pool.push(pooled);
+        }
+    }
+
+    fn instantiate(&self) -> Result<Pooled, Error> {
+        let limits = StoreLimitsBuilder::new().memory_size(self.inner.memory_limit).build();
+        let state = HostState {
+            clock: Arc::clone(&self.inner.clock),
+            limits,
+        };
+        let mut store = Store::new(&self.inner.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(self.inner.deadline_ticks);
+        let bindings = self
+            .inner
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| Error::Trap(e.into()))?;
+        Ok(Pooled { store, bindings })
+    }
+}
+
+/// Advances the engine's epoch every [`TICK`] until the engine is dropped.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    // If the thread cannot be spawned, deadlines never fire; signing itself still works.
+    let _ = std::thread::Builder::new().name("realsig-epoch".into()).spawn(move || {
+        loop {
+            std::thread::sleep(TICK);
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => return,
+            }
+        }
+    });
+}
