@@ -14,8 +14,8 @@ wit_bindgen::generate!({
 });
 
 use exports::realsig::sigv4::signer::{self as wit, Guest};
+use realsig::sigv4::real_time::Instant;
 use realsig::sigv4::real_time::real_now;
-use realsig::sigv4::types::Instant;
 
 struct Component;
 

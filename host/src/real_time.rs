@@ -3,22 +3,17 @@
 
 use std::time::UNIX_EPOCH;
 
-use crate::bindings::realsig::sigv4::{real_time, types};
+use crate::bindings::realsig::sigv4::real_time::{self, ClockError, Instant};
 use crate::signer::HostState;
 
-impl types::Host for HostState {}
-
 impl real_time::Host for HostState {
-    fn real_now(&mut self) -> Result<types::Instant, types::ClockError> {
-        let now = self
-            .clock
-            .now()
-            .map_err(|e| types::ClockError { message: e.to_string() })?;
+    fn real_now(&mut self) -> Result<Instant, ClockError> {
+        let now = self.clock.now().map_err(|e| ClockError { message: e.to_string() })?;
         // A time before 1970 cannot be signed; say so rather than wrap around.
-        let since = now.duration_since(UNIX_EPOCH).map_err(|_| types::ClockError {
+        let since = now.duration_since(UNIX_EPOCH).map_err(|_| ClockError {
             message: format!("time source {} returned a time before 1970", self.clock.name()),
         })?;
-        Ok(types::Instant {
+        Ok(Instant {
             seconds: since.as_secs(),
             nanoseconds: since.subsec_nanos(),
         })
