@@ -1,1 +1,310 @@
+//! The `realsig` binary: its public flags against the official suites, and bad input.
 
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use common::{test_cache_dir, vectors_dir};
+
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+const TIME: &str = "2015-08-30T12:36:00Z";
+
+fn case(name: &str) -> PathBuf {
+    vectors_dir().join("aws-signing-test-suite/v4").join(name)
+}
+
+fn expected(case_dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(case_dir.join(file))
+        .unwrap()
+        .trim_end()
+        .to_owned()
+}
+
+/// Runs `realsig` with AKIDEXAMPLE credentials (plus `env`) and `stdin`.
+fn realsig(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_realsig"));
+    cmd.args(args)
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("REALSIG_CACHE_DIR", test_cache_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+    let mut child = cmd.spawn().expect("realsig runs");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn sign_json(case_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Value {
+    let request = case_dir.join("request.txt");
+    let mut args = vec!["sign", "--request", request.to_str().unwrap(), "--region", "us-east-1"];
+    args.extend(["--service", "service", "--time", TIME, "--format", "json"]);
+    args.extend(extra);
+    let out = realsig(&args, env, b"");
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json output")
+}
+
+#[test]
+fn sign_json_has_every_field_and_matches_the_suite() {
+    let dir = case("get-vanilla");
+    let v = sign_json(&dir, &[], &[]);
+    assert_eq!(v["signature"], expected(&dir, "header-signature.txt"));
+    assert_eq!(v["canonical_request"], expected(&dir, "header-canonical-request.txt"));
+    assert_eq!(v["string_to_sign"], expected(&dir, "header-string-to-sign.txt"));
+    assert_eq!(v["signing_time"], TIME);
+    assert_eq!(v["url"], "https://example.amazonaws.com/");
+    let auth = v["authorization"].as_str().unwrap();
+    assert!(
+        auth.ends_with(&format!("Signature={}", expected(&dir, "header-signature.txt"))),
+        "{auth}"
+    );
+    assert_eq!(v["headers"][0], serde_json::json!(["x-amz-date", "20150830T123600Z"]));
+    assert_eq!(v["headers"][1][0], "authorization");
+}
+
+#[test]
+fn sign_http_from_stdin_prints_the_signed_request() {
+    let dir = case("post-x-www-form-urlencoded");
+    let request = std::fs::read(dir.join("request.txt")).unwrap();
+    let args = [
+        "sign",
+        "--request",
+        "-",
+        "--region",
+        "us-east-1",
+        "--service",
+        "service",
+        "--time",
+        TIME,
+    ];
+    let out = realsig(&[&args[..], &["--content-sha256-header"]].concat(), &[], &request);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ours = realsig::http_text::RawRequest::parse(&out.stdout).unwrap();
+    let want =
+        realsig::http_text::RawRequest::parse(&std::fs::read(dir.join("header-signed-request.txt")).unwrap()).unwrap();
+    let lower = |r: &realsig::http_text::RawRequest| {
+        let mut h: Vec<_> = r
+            .headers
+            .iter()
+            .map(|h| (h.name.to_ascii_lowercase(), h.value.clone()))
+            .collect();
+        h.sort();
+        (r.target.clone(), h, r.body.clone())
+    };
+    assert_eq!(lower(&ours), lower(&want));
+}
+
+#[test]
+fn presign_prints_the_suites_url() {
+    let dir = case("get-vanilla-query-order-encoded");
+    let v = sign_json(&dir, &["--presign", "--expires", "3600"], &[]);
+    let line = expected(&dir, "query-signed-request.txt");
+    let target = line
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("GET ")
+        .unwrap()
+        .strip_suffix(" HTTP/1.1")
+        .unwrap();
+    assert_eq!(v["url"], format!("https://example.amazonaws.com{target}"));
+    assert_eq!(v["signature"], expected(&dir, "query-signature.txt"));
+    assert_eq!(v["authorization"], Value::Null);
+}
+
+#[test]
+fn s3_style_and_token_flags_match_their_suite_cases() {
+    let unnormalized = case("get-slashes-unnormalized");
+    let v = sign_json(&unnormalized, &["--no-normalize-path"], &[]);
+    assert_eq!(v["signature"], expected(&unnormalized, "header-signature.txt"));
+
+    // The same request with its path already encoded, signed once-encoded.
+    let smithy = vectors_dir().join("smithy-rs-extras/v4/get-space-normalized");
+    let v = sign_json(&smithy, &["--no-double-encode"], &[]);
+    assert_eq!(
+        v["signature"],
+        expected(&case("get-space-normalized"), "header-signature.txt")
+    );
+
+    let after = case("post-sts-header-after");
+    let ctx: Value = serde_json::from_str(&std::fs::read_to_string(after.join("context.json")).unwrap()).unwrap();
+    let token = ctx["credentials"]["token"].as_str().unwrap();
+    let v = sign_json(&after, &["--omit-session-token"], &[("AWS_SESSION_TOKEN", token)]);
+    assert_eq!(v["signature"], expected(&after, "header-signature.txt"));
+    let v = sign_json(&case("post-sts-header-before"), &[], &[("AWS_SESSION_TOKEN", token)]);
+    assert_eq!(
+        v["signature"],
+        expected(&case("post-sts-header-before"), "header-signature.txt")
+    );
+}
+
+#[test]
+fn payload_flags_set_the_canonical_payload_line() {
+    let dir = case("get-vanilla");
+    let v = sign_json(&dir, &["--unsigned-payload"], &[]);
+    assert!(v["canonical_request"].as_str().unwrap().ends_with("\nUNSIGNED-PAYLOAD"));
+    let hash = "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e";
+    let v = sign_json(&dir, &["--payload-hash", hash, "--content-sha256-header"], &[]);
+    let creq = v["canonical_request"].as_str().unwrap();
+    assert!(
+        creq.ends_with(&format!("\n{hash}")) && creq.contains(&format!("x-amz-content-sha256:{hash}")),
+        "{creq}"
+    );
+}
+
+#[test]
+fn component_out_writes_the_embedded_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("realsig.wasm");
+    let out = realsig(&["component", "--out", path.to_str().unwrap()], &[], b"");
+    assert!(out.status.success());
+    assert_eq!(std::fs::read(&path).unwrap(), realsig::COMPONENT);
+    let core = dir.path().join("core.wasm");
+    assert!(
+        realsig(&["component", "--out", core.to_str().unwrap(), "--core"], &[], b"")
+            .status
+            .success()
+    );
+    assert_eq!(std::fs::read(&core).unwrap(), realsig::CORE_MODULE);
+}
+
+/// Every bad input: non-zero exit, nothing on stdout, exactly one line on stderr, no panic.
+#[test]
+fn bad_input_gets_one_line_and_a_failing_exit() {
+    let sign = [
+        "sign",
+        "--request",
+        "-",
+        "--region",
+        "us-east-1",
+        "--service",
+        "service",
+    ];
+    let good = b"GET / HTTP/1.1\nHost: example.amazonaws.com\n\n".as_slice();
+    let cases: &[(&str, Vec<&str>, &[(&str, &str)], &[u8], &str)] = &[
+        (
+            "garbage request",
+            sign.to_vec(),
+            &[],
+            b"this is not http",
+            "malformed request",
+        ),
+        (
+            "unparsable header name",
+            sign.to_vec(),
+            &[],
+            b"GET / HTTP/1.1\nHost: h\nBad : x\n\n",
+            "bad header name",
+        ),
+        (
+            "header name the signer refuses",
+            sign.to_vec(),
+            &[],
+            b"GET / HTTP/1.1\nHost: h\nBad Name: x\n\n",
+            "invalid-header-name",
+        ),
+        (
+            "non-UTF-8 head",
+            sign.to_vec(),
+            &[],
+            b"GET /\xff HTTP/1.1\nHost: h\n\n",
+            "UTF-8",
+        ),
+        (
+            "no host",
+            sign.to_vec(),
+            &[],
+            b"GET / HTTP/1.1\nX: y\n\n",
+            "no Host header",
+        ),
+        (
+            "missing credentials",
+            sign.to_vec(),
+            &[("AWS_SECRET_ACCESS_KEY", "")],
+            good,
+            "AWS_SECRET_ACCESS_KEY",
+        ),
+        (
+            "bad --time",
+            [&sign[..], &["--time", "yesterday"]].concat(),
+            &[],
+            good,
+            "--time",
+        ),
+        (
+            "missing file",
+            vec![
+                "sign",
+                "--request",
+                "/nonexistent/req.txt",
+                "--region",
+                "r",
+                "--service",
+                "s",
+            ],
+            &[],
+            good,
+            "cannot read",
+        ),
+        (
+            "expiry too long",
+            [&sign[..], &["--presign", "--expires", "604801"]].concat(),
+            &[],
+            good,
+            "invalid-option",
+        ),
+        (
+            "bad payload hash",
+            [&sign[..], &["--payload-hash", "xyz"]].concat(),
+            &[],
+            good,
+            "invalid-payload-hash",
+        ),
+        (
+            "bad region",
+            vec!["sign", "--request", "-", "--region", "us/east", "--service", "s"],
+            &[],
+            good,
+            "region",
+        ),
+        (
+            "unknown flag",
+            [&sign[..], &["--frobnicate"]].concat(),
+            &[],
+            good,
+            "--frobnicate",
+        ),
+    ];
+    for (what, args, env, stdin, needle) in cases {
+        let out = realsig(args, env, stdin);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{what}: exit 0");
+        assert!(
+            out.stdout.is_empty(),
+            "{what}: printed {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{what}: not one line: {stderr}");
+        assert!(
+            stderr.starts_with("realsig: error: ") && stderr.contains(needle),
+            "{what}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains(SECRET),
+            "{what}: {stderr}"
+        );
+    }
+}

@@ -1,1 +1,155 @@
+//! The embedded component itself: what it imports and exports, failing closed, surviving
+//! guest failures, and concurrent use of one `Signer`.
 
+mod common;
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use realsig::{COMPONENT, Credentials, Error, NoClock, Payload, Request, SignError, Signer};
+use wit_component::DecodedWasm;
+
+use common::{signer_at, test_cache_dir};
+
+/// The sandbox claim: the component's ONLY import is our `real-time` interface, whose only
+/// function is `real-now`. No `wasi:*` at all.
+#[test]
+fn imports_nothing_but_real_now() {
+    let DecodedWasm::Component(resolve, world_id) = wit_component::decode(COMPONENT).expect("decodes") else {
+        panic!("the embedded artifact is not a component");
+    };
+    let world = &resolve.worlds[world_id];
+    let imports: Vec<String> = world.imports.keys().map(|k| resolve.name_world_key(k)).collect();
+    let exports: Vec<String> = world.exports.keys().map(|k| resolve.name_world_key(k)).collect();
+    assert_eq!(imports, ["realsig:sigv4/real-time"]);
+    assert_eq!(exports, ["realsig:sigv4/signer"]);
+
+    let real_time = resolve
+        .interfaces
+        .iter()
+        .find(|(_, i)| i.name.as_deref() == Some("real-time"))
+        .unwrap()
+        .1;
+    let functions: Vec<&str> = real_time.functions.keys().map(String::as_str).collect();
+    assert_eq!(functions, ["real-now"]);
+}
+
+fn vanilla() -> Request {
+    Request::new("GET", "https://example.amazonaws.com/", "us-east-1", "service")
+}
+
+fn creds() -> Credentials {
+    Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None)
+}
+
+const AT: u64 = 1_440_938_160; // 2015-08-30T12:36:00Z, the suites' time
+
+/// get-vanilla's header signature, from the official suite's file (not from our code).
+fn expected_vanilla_signature() -> String {
+    let file = common::vectors_dir().join("aws-signing-test-suite/v4/get-vanilla/header-signature.txt");
+    std::fs::read_to_string(file).unwrap().trim().to_owned()
+}
+
+#[test]
+fn a_failing_clock_fails_closed_with_its_reason() {
+    let signer = Signer::builder()
+        .clock(NoClock("ntp: no server answered".into()))
+        .cache_dir(Some(test_cache_dir()))
+        .build()
+        .unwrap();
+    let err = signer.sign(&vanilla(), &creds()).unwrap_err();
+    match &err {
+        Error::Rejected(SignError::ClockUnavailable(m)) => assert!(m.contains("ntp: no server answered"), "{m}"),
+        other => panic!("expected clock-unavailable, got {other:?}"),
+    }
+    assert_eq!(err.kind(), "clock-unavailable");
+}
+
+#[test]
+fn signing_time_is_what_real_now_returned() {
+    let t = UNIX_EPOCH + Duration::new(AT, 123_456_789);
+    let signed = signer_at(t).sign(&vanilla(), &creds()).unwrap();
+    assert_eq!(signed.signing_time, t);
+    assert_eq!(signed.signature, expected_vanilla_signature());
+}
+
+/// A guest failure (here: an in-line payload larger than the store's memory limit, so the
+/// component's allocator fails and it traps) is an error, not a crash, and the next call
+/// works on a fresh instance.
+#[test]
+fn a_guest_trap_is_an_error_and_the_next_call_works() {
+    let signer = Signer::builder()
+        .clock(realsig::FixedClock(UNIX_EPOCH + Duration::from_secs(AT)))
+        .memory_limit(4 << 20)
+        .cache_dir(Some(test_cache_dir()))
+        .build()
+        .unwrap();
+    let mut big = vanilla();
+    big.method = "PUT".into();
+    big.payload = Payload::Bytes(vec![0u8; 8 << 20]);
+    let err = signer.sign(&big, &creds()).unwrap_err();
+    assert!(matches!(err, Error::Trap(_)), "{err:?}");
+    assert_eq!(
+        signer.sign(&vanilla(), &creds()).unwrap().signature,
+        expected_vanilla_signature()
+    );
+}
+
+#[test]
+fn bad_input_is_a_typed_error_naming_the_input() {
+    let signer = signer_at(UNIX_EPOCH + Duration::from_secs(AT));
+    let mut r = vanilla();
+    r.url = "example.amazonaws.com/no-scheme".into();
+    let e = signer.sign(&r, &creds()).unwrap_err();
+    assert_eq!(e.kind(), "invalid-url");
+    assert!(e.to_string().contains("no-scheme"), "{e}");
+
+    let e = signer
+        .sign(&vanilla(), &Credentials::new("AKID", "", None))
+        .unwrap_err();
+    assert_eq!(e.kind(), "invalid-credentials");
+
+    let mut r = vanilla();
+    r.payload = Payload::Sha256Hex("abc".into());
+    assert_eq!(signer.sign(&r, &creds()).unwrap_err().kind(), "invalid-payload-hash");
+
+    let mut r = vanilla();
+    r.options.placement = realsig::Placement::Query(604_801);
+    assert_eq!(signer.sign(&r, &creds()).unwrap_err().kind(), "invalid-option");
+}
+
+#[test]
+fn secrets_stay_out_of_errors_and_debug() {
+    let secret = "SECRET-wJalrXUtnFEMI-do-not-print";
+    let token = "TOKEN-6e86291e8372-do-not-print";
+    let credentials = Credentials::new("AKID", secret, Some(token.into()));
+    let signer = signer_at(UNIX_EPOCH + Duration::from_secs(AT));
+    let mut bad = vanilla();
+    bad.headers.push(realsig::Header {
+        name: "bad name".into(),
+        value: "v".into(),
+    });
+    let err = signer.sign(&bad, &credentials).unwrap_err();
+    let signed = signer.sign(&vanilla(), &credentials).unwrap();
+    for text in [
+        format!("{err} {err:?}"),
+        format!("{credentials:?}"),
+        format!("{signed:?}"),
+    ] {
+        assert!(!text.contains(secret) && !text.contains(token), "leaked: {text}");
+    }
+}
+
+#[test]
+fn one_signer_serves_many_threads() {
+    let signer = signer_at(UNIX_EPOCH + Duration::from_secs(AT));
+    let expected = expected_vanilla_signature();
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                for _ in 0..200 {
+                    assert_eq!(signer.sign(&vanilla(), &creds()).unwrap().signature, expected);
+                }
+            });
+        }
+    });
+}

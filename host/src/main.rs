@@ -103,7 +103,17 @@ fn parse_rfc3339(s: &str) -> Result<SystemTime, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // One line, like every other error; `--help` has the details.
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("error: bad arguments");
+            eprintln!("realsig: {first} (see realsig --help)");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Command::Sign(args) => sign(args),
         Command::Component { out, core } => {
