@@ -94,6 +94,28 @@ fn a_guest_trap_is_an_error_and_the_next_call_works() {
     );
 }
 
+/// A call that overruns its deadline (here: hashing 64 MiB in-line inside wasm, ~0.5 s,
+/// against a 20 ms budget) is stopped by the epoch interrupt; the next call works.
+#[test]
+fn a_call_past_its_deadline_is_stopped() {
+    let signer = Signer::builder()
+        .clock(realsig::FixedClock(UNIX_EPOCH + Duration::from_secs(AT)))
+        .memory_limit(256 << 20)
+        .deadline(Duration::from_millis(20))
+        .cache_dir(Some(test_cache_dir()))
+        .build()
+        .unwrap();
+    let mut big = vanilla();
+    big.method = "PUT".into();
+    big.payload = Payload::Bytes(vec![7u8; 64 << 20]);
+    let started = std::time::Instant::now();
+    let err = signer.sign(&big, &creds()).unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert_eq!(err.kind(), "timeout");
+    assert!(started.elapsed() < Duration::from_secs(5), "stopped only after {:?}", started.elapsed());
+    assert_eq!(signer.sign(&vanilla(), &creds()).unwrap().signature, expected_vanilla_signature());
+}
+
 #[test]
 fn bad_input_is_a_typed_error_naming_the_input() {
     let signer = signer_at(UNIX_EPOCH + Duration::from_secs(AT));
