@@ -194,7 +194,9 @@ fn bad_input_gets_one_line_and_a_failing_exit() {
         "service",
     ];
     let good = b"GET / HTTP/1.1\nHost: example.amazonaws.com\n\n".as_slice();
-    let cases: &[(&str, Vec<&str>, &[(&str, &str)], &[u8], &str)] = &[
+    // (what, arguments, environment changes, stdin, text the error must contain)
+    type Case<'a> = (&'a str, Vec<&'a str>, &'a [(&'a str, &'a str)], &'a [u8], &'a str);
+    let cases: &[Case] = &[
         (
             "garbage request",
             sign.to_vec(),

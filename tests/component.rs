@@ -112,8 +112,15 @@ fn a_call_past_its_deadline_is_stopped() {
     let err = signer.sign(&big, &creds()).unwrap_err();
     assert!(matches!(err, Error::Timeout(_)), "{err:?}");
     assert_eq!(err.kind(), "timeout");
-    assert!(started.elapsed() < Duration::from_secs(5), "stopped only after {:?}", started.elapsed());
-    assert_eq!(signer.sign(&vanilla(), &creds()).unwrap().signature, expected_vanilla_signature());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped only after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        signer.sign(&vanilla(), &creds()).unwrap().signature,
+        expected_vanilla_signature()
+    );
 }
 
 #[test]

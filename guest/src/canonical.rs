@@ -53,7 +53,11 @@ pub fn canonical_uri(path: &str, normalize: bool, double_encode: bool) -> Cow<'_
 }
 
 fn normalize_path(path: &str) -> Cow<'_, str> {
-    if !path.starts_with('/') || path.contains("/.") || path.contains("//") {
+    let needs_work = path
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'/' && (w[1] == b'.' || w[1] == b'/'));
+    if !path.starts_with('/') || needs_work {
         let mut segments: Vec<&str> = Vec::new();
         for segment in path.split('/') {
             match segment {
@@ -116,22 +120,26 @@ const UNSIGNED_HEADERS: [&str; 4] = ["authorization", "user-agent", "x-amzn-trac
 
 /// Canonical headers in the making: lowercase name, normalised value, in request order.
 #[derive(Debug, Default)]
-pub struct HeaderSet {
-    entries: Vec<(String, String)>,
+pub struct HeaderSet<'a> {
+    entries: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl HeaderSet {
+impl<'a> HeaderSet<'a> {
     /// Validates and adds a request header, unless `skip` says it is replaced or unsigned.
     pub fn add_request_header(
         &mut self,
-        name: &str,
-        value: &str,
+        name: &'a str,
+        value: &'a str,
         skip: impl Fn(&str) -> bool,
     ) -> Result<(), SignError> {
         check_header_name(name)?;
         check_header_value(name, value)?;
-        let name = name.to_ascii_lowercase();
-        if UNSIGNED_HEADERS.contains(&name.as_str()) || skip(&name) {
+        let name: Cow<'a, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(name.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(name)
+        };
+        if UNSIGNED_HEADERS.contains(&name.as_ref()) || skip(&name) {
             return Ok(());
         }
         self.entries.push((name, trim_all(value)));
@@ -139,8 +147,8 @@ impl HeaderSet {
     }
 
     /// Adds a header the signer itself sets (its name is lowercase and valid).
-    pub fn add_own(&mut self, name: &str, value: &str) {
-        self.entries.push((name.to_owned(), value.to_owned()));
+    pub fn add_own(&mut self, name: &'a str, value: &'a str) {
+        self.entries.push((Cow::Borrowed(name), Cow::Borrowed(value)));
     }
 
     /// Whether a header of this lowercase name is present.
@@ -149,20 +157,20 @@ impl HeaderSet {
     }
 
     /// Sorts by name and joins repeated names with `,` in request order.
-    pub fn finish(mut self) -> CanonicalHeaders {
+    pub fn finish(mut self) -> CanonicalHeaders<'a> {
         // Stable: values of a repeated name keep their request order.
         self.entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut merged: Vec<(String, String)> = Vec::with_capacity(self.entries.len());
-        for (name, value) in self.entries {
-            match merged.last_mut() {
-                Some((last, joined)) if *last == name => {
-                    joined.push(',');
-                    joined.push_str(&value);
-                }
-                _ => merged.push((name, value)),
+        let mut merged = self.entries;
+        merged.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                let joined = kept.1.to_mut();
+                joined.push(',');
+                joined.push_str(&later.1);
             }
-        }
-        let mut signed = String::new();
+            same
+        });
+        let mut signed = String::with_capacity(merged.iter().map(|(n, _)| n.len() + 1).sum());
         for (i, (name, _)) in merged.iter().enumerate() {
             if i > 0 {
                 signed.push(';');
@@ -178,24 +186,28 @@ impl HeaderSet {
 
 /// Sorted, merged canonical headers and the `SignedHeaders` list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CanonicalHeaders {
+pub struct CanonicalHeaders<'a> {
     /// `(lowercase name, normalised value)`, sorted by name, one per name.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(Cow<'a, str>, Cow<'a, str>)>,
     /// The names joined with `;`.
     pub signed: String,
 }
 
 /// Trims spaces at both ends and folds runs of spaces into one. Only spaces: S3 and the
 /// SDKs leave tabs alone.
-fn trim_all(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for word in value.split(' ').filter(|w| !w.is_empty()) {
+fn trim_all(value: &str) -> Cow<'_, str> {
+    let trimmed = value.trim_matches(' ');
+    if !trimmed.as_bytes().windows(2).any(|w| w == b"  ") {
+        return Cow::Borrowed(trimmed);
+    }
+    let mut out = String::with_capacity(trimmed.len());
+    for word in trimmed.split(' ').filter(|w| !w.is_empty()) {
         if !out.is_empty() {
             out.push(' ');
         }
         out.push_str(word);
     }
-    out
+    Cow::Owned(out)
 }
 
 /// RFC 9110 `tchar`: what a method or header name may contain.
@@ -226,6 +238,33 @@ fn check_header_value(name: &str, value: &str) -> Result<(), SignError> {
     }
 }
 
+/// Where the stages write their spec text: a formatter (`Display`) or a hash, directly.
+///
+/// Hashing through `fmt::Write` costs a dynamic call per piece, which inside wasm was a
+/// visible share of a signature; writing the same pieces through this trait keeps `Display`
+/// and the hashed bytes one code path.
+pub(crate) trait Sink {
+    /// Appends `s`.
+    fn put(&mut self, s: &str);
+}
+
+impl Sink for sha2::Sha256 {
+    fn put(&mut self, s: &str) {
+        sha2::Digest::update(self, s.as_bytes());
+    }
+}
+
+/// Adapts a formatter to [`Sink`], keeping the first error.
+pub(crate) struct FmtSink<'a, 'b>(pub &'a mut fmt::Formatter<'b>, pub fmt::Result);
+
+impl Sink for FmtSink<'_, '_> {
+    fn put(&mut self, s: &str) {
+        if self.1.is_ok() {
+            self.1 = self.0.write_str(s);
+        }
+    }
+}
+
 /// The canonical request: method, canonical URI, canonical query, canonical headers,
 /// signed headers and payload hash, as AWS specifies them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,36 +276,44 @@ pub struct CanonicalRequest<'a> {
     /// Encoded `(key, value)` pairs, sorted.
     pub query: Vec<(String, String)>,
     /// The canonical headers.
-    pub headers: CanonicalHeaders,
+    pub headers: CanonicalHeaders<'a>,
     /// Lowercase hex SHA-256 of the payload, or `UNSIGNED-PAYLOAD`.
     pub payload_hash: &'a str,
 }
 
-impl fmt::Display for CanonicalRequest<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.method)?;
-        f.write_str("\n")?;
-        f.write_str(&self.uri)?;
-        f.write_str("\n")?;
+impl CanonicalRequest<'_> {
+    pub(crate) fn write_to(&self, out: &mut impl Sink) {
+        out.put(self.method);
+        out.put("\n");
+        out.put(&self.uri);
+        out.put("\n");
         for (i, (k, v)) in self.query.iter().enumerate() {
             if i > 0 {
-                f.write_str("&")?;
+                out.put("&");
             }
-            f.write_str(k)?;
-            f.write_str("=")?;
-            f.write_str(v)?;
+            out.put(k);
+            out.put("=");
+            out.put(v);
         }
-        f.write_str("\n")?;
+        out.put("\n");
         for (name, value) in &self.headers.headers {
-            f.write_str(name)?;
-            f.write_str(":")?;
-            f.write_str(value)?;
-            f.write_str("\n")?;
+            out.put(name);
+            out.put(":");
+            out.put(value);
+            out.put("\n");
         }
-        f.write_str("\n")?;
-        f.write_str(&self.headers.signed)?;
-        f.write_str("\n")?;
-        f.write_str(self.payload_hash)
+        out.put("\n");
+        out.put(&self.headers.signed);
+        out.put("\n");
+        out.put(self.payload_hash);
+    }
+}
+
+impl fmt::Display for CanonicalRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut sink = FmtSink(f, Ok(()));
+        self.write_to(&mut sink);
+        sink.1
     }
 }
 
@@ -331,7 +378,10 @@ mod tests {
         }
         let c = set.finish();
         assert_eq!(c.signed, "host;my-header1");
-        assert_eq!(c.headers[1], ("my-header1".to_owned(), "a b,c".to_owned()));
+        assert_eq!(
+            (c.headers[1].0.as_ref(), c.headers[1].1.as_ref()),
+            ("my-header1", "a b,c")
+        );
     }
 
     #[test]

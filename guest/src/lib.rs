@@ -30,7 +30,7 @@ mod bindings;
 
 pub use canonical::{CanonicalHeaders, CanonicalRequest, canonical_uri, encoded_query_pairs, uri_encode};
 pub use error::SignError;
-pub use signing::{ALGORITHM, KeyCache, Scope, SigningKey, SigningTime, StringToSign, sha256_hex};
+pub use signing::{ALGORITHM, HexDigest, KeyCache, Scope, SigningKey, SigningTime, StringToSign, sha256_hex};
 pub use url::Url;
 
 use canonical::{HeaderSet, is_token};
@@ -235,7 +235,10 @@ pub fn sign(
     let headers = set.finish();
 
     let mut query = url.query.map(encoded_query_pairs).unwrap_or_default();
-    let credential = format!("{}/{scope}", credentials.access_key_id);
+    let mut credential = String::with_capacity(credentials.access_key_id.len() + 64);
+    credential.push_str(credentials.access_key_id);
+    credential.push('/');
+    scope.write_to(&mut credential);
     if let Placement::Query { expires } = settings.placement {
         query.push(("X-Amz-Algorithm".into(), ALGORITHM.into()));
         query.push(("X-Amz-Credential".into(), uri_encode(credential.as_bytes())));
@@ -255,11 +258,11 @@ pub fn sign(
         headers,
         payload_hash: &payload_hash,
     };
-    let canonical_request_hash = signing::sha256_hex_of(&canonical_request);
+    let canonical_request_hash = canonical_request.sha256_hex();
     let string_to_sign = StringToSign {
         date_time: time.date_time(),
         scope,
-        canonical_request_hash: &canonical_request_hash,
+        canonical_request_hash: canonical_request_hash.as_str(),
     };
     let signature = keys.get(credentials.secret_access_key, &scope).sign(&string_to_sign);
 
@@ -284,12 +287,22 @@ pub fn sign(
                     sensitive: false,
                 });
             }
+            let signed_headers = &canonical_request.headers.signed;
+            let mut authorization = String::with_capacity(80 + credential.len() + signed_headers.len());
+            for part in [
+                ALGORITHM,
+                " Credential=",
+                &credential,
+                ", SignedHeaders=",
+                signed_headers,
+                ", Signature=",
+            ] {
+                authorization.push_str(part);
+            }
+            authorization.push_str(&signature);
             added.push(AddedHeader {
                 name: "authorization",
-                value: format!(
-                    "{ALGORITHM} Credential={credential}, SignedHeaders={}, Signature={signature}",
-                    canonical_request.headers.signed
-                ),
+                value: authorization,
                 sensitive: false,
             });
             request.url.to_owned()

@@ -26,17 +26,27 @@ const URL: &str = "https://example.amazonaws.com/";
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let signer = Signer::builder().clock(FixedClock(UNIX_EPOCH + Duration::from_secs(AT))).build().expect("signer");
+    let signer = Signer::builder()
+        .clock(FixedClock(UNIX_EPOCH + Duration::from_secs(AT)))
+        .build()
+        .expect("signer");
     let creds = Credentials::new(AKID, SECRET, None);
     let mut vanilla = Request::new("GET", URL, "us-east-1", "service");
-    vanilla.headers.push(Header { name: "Host".into(), value: "example.amazonaws.com".into() });
+    vanilla.headers.push(Header {
+        name: "Host".into(),
+        value: "example.amazonaws.com".into(),
+    });
     signer.sign(&vanilla, &creds).expect("warm up");
 
     let mut g = c.benchmark_group("get-vanilla");
-    g.bench_function("component", |b| b.iter(|| signer.sign(black_box(&vanilla), &creds).unwrap()));
+    g.bench_function("component", |b| {
+        b.iter(|| signer.sign(black_box(&vanilla), &creds).unwrap())
+    });
     let mut invalid = vanilla.clone();
     invalid.method = "BAD METHOD".into();
-    g.bench_function("component-call-overhead", |b| b.iter(|| signer.sign(black_box(&invalid), &creds).unwrap_err()));
+    g.bench_function("component-call-overhead", |b| {
+        b.iter(|| signer.sign(black_box(&invalid), &creds).unwrap_err())
+    });
 
     let identity: Identity = AwsCredentials::new(AKID, SECRET, None, None, "bench").into();
     g.bench_function("aws-sigv4-native", |b| {
@@ -66,7 +76,11 @@ fn main() {
                 headers: &core_headers,
                 payload: realsig_guest::Payload::Empty,
             };
-            let creds = realsig_guest::Credentials { access_key_id: AKID, secret_access_key: SECRET, session_token: None };
+            let creds = realsig_guest::Credentials {
+                access_key_id: AKID,
+                secret_access_key: SECRET,
+                session_token: None,
+            };
             realsig_guest::sign(&req, &creds, "us-east-1", "service", &Default::default(), AT, &mut keys).unwrap()
         })
     });
@@ -79,7 +93,9 @@ fn main() {
     g.throughput(criterion::Throughput::Bytes(body.len() as u64));
     let mut inline = put.clone();
     inline.payload = Payload::Bytes(body.clone());
-    g.bench_function("in-component-hash", |b| b.iter(|| signer.sign(black_box(&inline), &creds).unwrap()));
+    g.bench_function("in-component-hash", |b| {
+        b.iter(|| signer.sign(black_box(&inline), &creds).unwrap())
+    });
     g.bench_function("host-hash+component-sign", |b| {
         b.iter(|| {
             put.payload = Payload::Sha256Hex(hex::encode(Sha256::digest(black_box(&body))));
@@ -95,8 +111,13 @@ fn main() {
     let native = mean_ns("get-vanilla/aws-sigv4-native");
     let core = mean_ns("get-vanilla/realsig-core-native");
     if let (Some(component), Some(native), Some(core)) = (component, native, core) {
-        println!("\nget-vanilla mean: component {component:.0} ns, aws-sigv4 native {native:.0} ns, realsig core native {core:.0} ns");
-        println!("ratio component / aws-sigv4 native = {:.3} (target <= 0.5)", component / native);
+        println!(
+            "\nget-vanilla mean: component {component:.0} ns, aws-sigv4 native {native:.0} ns, realsig core native {core:.0} ns"
+        );
+        println!(
+            "ratio component / aws-sigv4 native = {:.3} (target <= 0.5)",
+            component / native
+        );
     }
 }
 

@@ -302,6 +302,11 @@ impl SignerBuilder {
     pub fn build(self) -> Result<Signer, Error> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        // Profiling aid: `REALSIG_PERFMAP=1` writes /tmp/perf-<pid>.map so perf (or a
+        // callgrind run) can name the component's compiled functions.
+        if std::env::var_os("REALSIG_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(setup)?;
         let component = cache::load(&engine, COMPONENT, self.cache_dir.as_deref()).map_err(setup)?;
         let mut linker = Linker::<HostState>::new(&engine);
