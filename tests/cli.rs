@@ -12,6 +12,16 @@ use common::{test_cache_dir, vectors_dir};
 
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 const TIME: &str = "2015-08-30T12:36:00Z";
+/// `realsig sign` reading the request from stdin, for us-east-1/service.
+const SIGN_STDIN: [&str; 7] = [
+    "sign",
+    "--request",
+    "-",
+    "--region",
+    "us-east-1",
+    "--service",
+    "service",
+];
 
 fn case(name: &str) -> PathBuf {
     vectors_dir().join("aws-signing-test-suite/v4").join(name)
@@ -79,17 +89,7 @@ fn sign_json_has_every_field_and_matches_the_suite() {
 fn sign_http_from_stdin_prints_the_signed_request() {
     let dir = case("post-x-www-form-urlencoded");
     let request = std::fs::read(dir.join("request.txt")).unwrap();
-    let args = [
-        "sign",
-        "--request",
-        "-",
-        "--region",
-        "us-east-1",
-        "--service",
-        "service",
-        "--time",
-        TIME,
-    ];
+    let args = [&SIGN_STDIN[..], &["--time", TIME]].concat();
     let out = realsig(&[&args[..], &["--content-sha256-header"]].concat(), &[], &request);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let ours = realsig::http_text::RawRequest::parse(&out.stdout).unwrap();
@@ -184,15 +184,7 @@ fn component_out_writes_the_embedded_component() {
 /// Every bad input: non-zero exit, nothing on stdout, exactly one line on stderr, no panic.
 #[test]
 fn bad_input_gets_one_line_and_a_failing_exit() {
-    let sign = [
-        "sign",
-        "--request",
-        "-",
-        "--region",
-        "us-east-1",
-        "--service",
-        "service",
-    ];
+    let sign = SIGN_STDIN;
     let good = b"GET / HTTP/1.1\nHost: example.amazonaws.com\n\n".as_slice();
     // (what, arguments, environment changes, stdin, text the error must contain)
     type Case<'a> = (&'a str, Vec<&'a str>, &'a [(&'a str, &'a str)], &'a [u8], &'a str);
