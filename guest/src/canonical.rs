@@ -255,7 +255,14 @@ impl Sink for sha2::Sha256 {
 }
 
 /// Adapts a formatter to [`Sink`], keeping the first error.
-pub(crate) struct FmtSink<'a, 'b>(pub &'a mut fmt::Formatter<'b>, pub fmt::Result);
+pub(crate) struct FmtSink<'a, 'b>(&'a mut fmt::Formatter<'b>, fmt::Result);
+
+/// `Display` for a stage: formats exactly what `write` puts into a [`Sink`].
+pub(crate) fn display_spec_text(f: &mut fmt::Formatter<'_>, write: impl FnOnce(&mut FmtSink<'_, '_>)) -> fmt::Result {
+    let mut sink = FmtSink(f, Ok(()));
+    write(&mut sink);
+    sink.1
+}
 
 impl Sink for FmtSink<'_, '_> {
     fn put(&mut self, s: &str) {
@@ -311,9 +318,7 @@ impl CanonicalRequest<'_> {
 
 impl fmt::Display for CanonicalRequest<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut sink = FmtSink(f, Ok(()));
-        self.write_to(&mut sink);
-        sink.1
+        display_spec_text(f, |sink| self.write_to(sink))
     }
 }
 

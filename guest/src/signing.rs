@@ -6,7 +6,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::SignError;
-use crate::canonical::{CanonicalRequest, FmtSink, Sink};
+use crate::canonical::{CanonicalRequest, Sink, display_spec_text};
 
 /// The algorithm name of SigV4 with HMAC-SHA256.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -80,9 +80,7 @@ impl Scope<'_> {
 
 impl fmt::Display for Scope<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut sink = FmtSink(f, Ok(()));
-        self.write_to(&mut sink);
-        sink.1
+        display_spec_text(f, |sink| self.write_to(sink))
     }
 }
 
@@ -110,9 +108,7 @@ impl StringToSign<'_> {
 
 impl fmt::Display for StringToSign<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut sink = FmtSink(f, Ok(()));
-        self.write_to(&mut sink);
-        sink.1
+        display_spec_text(f, |sink| self.write_to(sink))
     }
 }
 
