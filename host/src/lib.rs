@@ -27,7 +27,10 @@ pub mod http_text;
 mod real_time;
 mod signer;
 
-pub use clock::{FixedClock, NoClock, SystemClock, TimeError, TimeSource};
+pub use clock::{
+    Chain, DriftWarning, FixedClock, NoClock, NtpClock, RawClock, Reading, RealtimeFile, SystemClock, TimeError,
+    TimeSource,
+};
 pub use signer::{
     AddedHeader, Credentials, Error, Header, MissingCredentials, Options, Payload, Placement, Request, SignError,
     Signed, Signer, SignerBuilder,

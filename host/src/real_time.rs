@@ -8,7 +8,10 @@ use crate::signer::HostState;
 
 impl real_time::Host for HostState {
     fn real_now(&mut self) -> Result<Instant, ClockError> {
-        let now = self.clock.now().map_err(|e| ClockError { message: e.to_string() })?;
+        // The reading `Signer::sign` took for this call; a second `real-now` in one call
+        // reads the clock again.
+        let reading = self.reading.take().unwrap_or_else(|| self.clock.now());
+        let now = reading.map_err(|e| ClockError { message: e.to_string() })?.time;
         // A time before 1970 cannot be signed; say so rather than wrap around.
         let since = now.duration_since(UNIX_EPOCH).map_err(|_| ClockError {
             message: format!("time source {} returned a time before 1970", self.clock.name()),

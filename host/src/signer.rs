@@ -10,7 +10,7 @@ use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 
 use crate::bindings::exports::realsig::sigv4::signer as wit;
 use crate::bindings::{Realsig, RealsigPre};
-use crate::clock::{SystemClock, TimeSource};
+use crate::clock::{Chain, Reading, TimeError, TimeSource};
 use crate::{COMPONENT, cache};
 
 pub use wit::{Header, Options, Payload, Placement, Request, SignError};
@@ -23,6 +23,8 @@ const MAX_POOLED: usize = 64;
 /// Per-store host state: the clock behind `real-now` and the store's resource limits.
 pub struct HostState {
     pub(crate) clock: Arc<dyn TimeSource>,
+    /// The reading taken for the current call, handed to the guest's `real-now`.
+    pub(crate) reading: Option<Result<Reading, TimeError>>,
     limits: StoreLimits,
 }
 
@@ -266,7 +268,7 @@ impl fmt::Debug for SignerBuilder {
 }
 
 impl SignerBuilder {
-    /// The time source behind `real-now` (default: [`SystemClock`]).
+    /// The time source behind `real-now` (default: [`Chain::default_chain`]).
     pub fn clock(mut self, clock: impl TimeSource) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -285,7 +287,8 @@ impl SignerBuilder {
         self
     }
 
-    /// Wall-clock budget per call (default 1 s; a signature takes microseconds).
+    /// Wall-clock budget for the guest per call (default 1 s; a signature takes microseconds).
+    /// Reading the clock happens before and is not counted.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
@@ -362,10 +365,10 @@ impl fmt::Debug for Signer {
 }
 
 impl Signer {
-    /// A builder with the defaults: [`SystemClock`], 16 MiB, 1 s, the default cache dir.
+    /// A builder with the defaults: [`Chain::default_chain`], 16 MiB, 1 s, the default cache dir.
     pub fn builder() -> SignerBuilder {
         SignerBuilder {
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(Chain::default_chain()),
             memory_limit: 16 << 20,
             deadline: Duration::from_secs(1),
             cache_dir: cache::default_cache_dir(),
@@ -383,11 +386,16 @@ impl Signer {
             Some(p) => p,
             None => self.instantiate()?,
         };
+        // The clock is read before entering the guest, so a source that takes its time (a
+        // first NTP sync, a realtime file proving it advances) does not eat the deadline,
+        // which bounds the guest alone. `real-now` hands this reading over.
+        pooled.store.data_mut().reading = Some(self.inner.clock.now());
         pooled.store.set_epoch_deadline(self.inner.deadline_ticks);
         let result = pooled
             .bindings
             .realsig_sigv4_signer()
             .call_sign(&mut pooled.store, request, &credentials.0);
+        pooled.store.data_mut().reading = None;
         match result {
             Ok(inner) => {
                 self.give_back(pooled);
@@ -420,6 +428,7 @@ impl Signer {
         let limits = StoreLimitsBuilder::new().memory_size(self.inner.memory_limit).build();
         let state = HostState {
             clock: Arc::clone(&self.inner.clock),
+            reading: None,
             limits,
         };
         let mut store = Store::new(&self.inner.engine, state);
