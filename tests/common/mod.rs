@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod time_servers;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::SystemTime;

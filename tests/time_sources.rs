@@ -1,0 +1,443 @@
+//! The time sources against real parts on loopback: chrony, a scripted SNTP responder,
+//! libfaketime on a child process, and realtime files as libfaketimefs and people write them.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use realsig::clock::ntp::packet::{Kiss, Rejection};
+use realsig::clock::ntp::{self, NtpError};
+use realsig::{Chain, Credentials, Error, NtpClock, RawClock, RealtimeFile, Request, SignError, Signer, TimeSource};
+use serde_json::Value;
+
+use common::test_cache_dir;
+use common::time_servers::{Chrony, RealtimeWriter, ScriptedNtp, faked, good_reply};
+
+const TWO_DAYS: Duration = Duration::from_secs(2 * 86_400);
+const THREE_DAYS_MS: i64 = 3 * 86_400 * 1_000;
+
+fn unix(t: SystemTime) -> Duration {
+    t.duration_since(UNIX_EPOCH).expect("after 1970")
+}
+
+/// `|a - b|`.
+fn gap(a: SystemTime, b: SystemTime) -> Duration {
+    a.duration_since(b).unwrap_or_else(|e| e.duration())
+}
+
+fn now_ms() -> i64 {
+    unix(SystemTime::now()).as_millis() as i64 // the test runner is never preloaded
+}
+
+fn clock(server: SocketAddr) -> NtpClock {
+    NtpClock::builder([server.to_string()])
+        .timeout(Duration::from_millis(500))
+        .build()
+}
+
+// ---- chrony -------------------------------------------------------------------------
+
+#[test]
+fn chrony_gives_the_real_time_with_a_small_uncertainty() {
+    let chrony = Chrony::start(true, None);
+    let reading = clock(chrony.addr).now().expect("chrony answers");
+    assert!(
+        gap(reading.time, SystemTime::now()) < Duration::from_millis(100),
+        "{reading:?}"
+    );
+    let uncertainty = reading.uncertainty.expect("NTP bounds its uncertainty");
+    assert!(uncertainty < Duration::from_millis(50), "{uncertainty:?}");
+    assert_eq!(&*reading.source, format!("ntp:{}", chrony.addr));
+}
+
+#[test]
+fn a_client_follows_a_server_two_days_ahead_not_its_own_clock() {
+    let chrony = Chrony::start(true, Some("+2d"));
+    let reading = clock(chrony.addr).now().expect("chrony answers");
+    let expected = SystemTime::now() + TWO_DAYS;
+    assert!(gap(reading.time, expected) < Duration::from_secs(1), "{reading:?}");
+}
+
+#[test]
+fn chrony_without_a_reference_is_rejected_as_unsynchronised() {
+    let chrony = Chrony::start(false, None);
+    match ntp::query(chrony.addr, Duration::from_secs(1)) {
+        Err(NtpError::Rejected(Rejection::Unsynchronised)) => {}
+        other => panic!("expected an unsynchronised rejection, got {other:?}"),
+    }
+    let e = clock(chrony.addr)
+        .now()
+        .expect_err("no time from an unsynchronised server");
+    assert!(e.to_string().contains("unsynchronised"), "{e}");
+}
+
+// ---- scripted SNTP responder ----------------------------------------------------------
+
+/// One query to a responder that answers each request with `edit(good reply)`.
+fn query_scripted(edit: impl Fn(&mut Vec<u8>) + Send + 'static) -> Result<ntp::Measurement, NtpError> {
+    let server = ScriptedNtp::start(move |request| {
+        let mut reply = good_reply(request, SystemTime::now());
+        edit(&mut reply);
+        Some(reply)
+    });
+    ntp::query(server.addr, Duration::from_secs(1))
+}
+
+fn rejection(result: Result<ntp::Measurement, NtpError>) -> Rejection {
+    match result {
+        Err(NtpError::Rejected(r)) => r,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+fn kiss(code: &'static [u8; 4]) -> impl Fn(&mut Vec<u8>) + Send + 'static {
+    move |p| {
+        p[0] = 0b11_100_100; // LI 3, as RFC 5905 sends a kiss
+        p[1] = 0;
+        p[12..16].copy_from_slice(code);
+    }
+}
+
+#[test]
+fn the_scripted_good_reply_is_accepted() {
+    // The baseline the negative cases below edit: without this they could pass vacuously.
+    let m = query_scripted(|_| {}).expect("a good reply");
+    assert!(gap(m.time(), SystemTime::now()) < Duration::from_millis(100));
+}
+
+#[test]
+fn kiss_of_death_codes_are_told_apart() {
+    assert_eq!(
+        rejection(query_scripted(kiss(b"RATE"))),
+        Rejection::KissOfDeath(Kiss::Rate)
+    );
+    assert_eq!(
+        rejection(query_scripted(kiss(b"DENY"))),
+        Rejection::KissOfDeath(Kiss::Deny)
+    );
+    assert_eq!(
+        rejection(query_scripted(kiss(b"RSTR"))),
+        Rejection::KissOfDeath(Kiss::Rstr)
+    );
+}
+
+#[test]
+fn each_bad_reply_is_rejected_for_its_reason() {
+    assert_eq!(rejection(query_scripted(|p| p[24] ^= 0xFF)), Rejection::OriginMismatch);
+    assert_eq!(
+        rejection(query_scripted(|p| p[0] = 0b00_100_011)),
+        Rejection::WrongMode(3)
+    );
+    assert_eq!(
+        rejection(query_scripted(|p| p[40..48].fill(0))),
+        Rejection::ZeroTransmit
+    );
+    assert_eq!(rejection(query_scripted(|p| p[1] = 16)), Rejection::StratumTooHigh(16));
+    assert_eq!(rejection(query_scripted(|p| p.truncate(20))), Rejection::Truncated(20));
+}
+
+#[test]
+fn silence_times_out_within_the_bound() {
+    let server = ScriptedNtp::start(|_| None);
+    let started = Instant::now();
+    match ntp::query(server.addr, Duration::from_millis(300)) {
+        Err(NtpError::Timeout(_)) => {}
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(290) && took < Duration::from_secs(1),
+        "{took:?}"
+    );
+    assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn a_reply_across_the_2036_era_boundary_is_read_in_the_next_era() {
+    // 2036-02-07T06:28:20Z: NTP era 1, seconds field 4. A client that assumed era 0 would
+    // land in 1900; one that ignored the wrap would be off by 136 years.
+    let era_time = UNIX_EPOCH + Duration::from_secs((1u64 << 32) - ntp::packet::UNIX_OFFSET + 4);
+    let server = ScriptedNtp::start(move |request| Some(good_reply(request, era_time)));
+    let reading = clock(server.addr).now().expect("a good reply");
+    assert!(
+        gap(reading.time, era_time) < Duration::from_millis(100),
+        "{:?}",
+        unix(reading.time)
+    );
+}
+
+#[test]
+fn rate_backs_off_and_deny_retires_the_server() {
+    for (code, retired) in [(b"RATE", false), (b"DENY", true)] {
+        let edit = kiss(code);
+        let server = ScriptedNtp::start(move |request| {
+            let mut reply = good_reply(request, SystemTime::now());
+            edit(&mut reply);
+            Some(reply)
+        });
+        let clock = NtpClock::builder([server.addr.to_string()])
+            .min_poll(Duration::ZERO)
+            .build();
+        let first = clock.now().expect_err("kissed").to_string();
+        assert!(first.contains("Kiss-o'-Death"), "{first}");
+        // RATE backs off for 64 s at least (even from a zero min-poll); DENY never asks again.
+        let second = clock.now().expect_err("still no time").to_string();
+        assert_eq!(server.requests(), 1, "{code:?}: asked again: {second}");
+        if retired {
+            assert!(second.contains("retired after Kiss-o'-Death DENY"), "{second}");
+        }
+    }
+}
+
+#[test]
+fn one_server_is_polled_at_most_once_per_min_poll() {
+    let server = ScriptedNtp::start(|_| None);
+    let clock = NtpClock::builder([server.addr.to_string()])
+        .timeout(Duration::from_millis(100))
+        .build();
+    for _ in 0..5 {
+        assert!(clock.now().is_err());
+    }
+    assert_eq!(server.requests(), 1, "signing retried the network inside min-poll");
+}
+
+#[test]
+fn after_the_first_sync_signing_never_waits_for_the_network() {
+    let server = ScriptedNtp::start(|request| Some(good_reply(request, SystemTime::now())));
+    let clock = clock(server.addr);
+    clock.now().expect("first sync");
+    let started = Instant::now();
+    for _ in 0..10_000 {
+        clock.now().expect("extrapolated");
+    }
+    assert_eq!(server.requests(), 1);
+    // 10,000 readings without a round trip: far below one 1 ms loopback exchange each.
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+}
+
+#[test]
+fn of_three_servers_the_one_that_disagrees_is_outvoted() {
+    let liar = ScriptedNtp::start(|r| Some(good_reply(r, SystemTime::now() + Duration::from_secs(3_600))));
+    let honest: Vec<ScriptedNtp> = (0..2)
+        .map(|_| ScriptedNtp::start(|r| Some(good_reply(r, SystemTime::now()))))
+        .collect();
+    let servers = [liar.addr, honest[0].addr, honest[1].addr].map(|a| a.to_string());
+    let reading = NtpClock::builder(servers).build().now().expect("a majority agrees");
+    assert!(
+        gap(reading.time, SystemTime::now()) < Duration::from_millis(100),
+        "{reading:?}"
+    );
+    assert_eq!(liar.requests(), 1, "every server is asked");
+}
+
+// ---- the binary under libfaketime -----------------------------------------------------
+
+fn realsig(args: &[&str]) -> Command {
+    let mut cmd = faked(env!("CARGO_BIN_EXE_realsig"), "-3d");
+    cmd.args(args)
+        .env_remove("REALSIG_CLOCK")
+        .env_remove("FAKETIME_REALTIME_FILE")
+        .env("REALSIG_CACHE_DIR", test_cache_dir());
+    cmd
+}
+
+fn json(output: Output) -> Value {
+    assert!(
+        output.status.success(),
+        "realsig failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+/// Asserts `now`'s JSON gives the real time (taken outside faketime) and the -3 d offset.
+fn assert_real_time_and_offset(now: &Value, reference_ms: i64, source: &str) {
+    let unix_ms = now["unix_ms"].as_i64().expect("unix_ms");
+    assert!(
+        (unix_ms - reference_ms).abs() < 1_000,
+        "{unix_ms} vs {reference_ms}: {now}"
+    );
+    let offset_ms = now["offset_ms"].as_i64().expect("offset_ms");
+    assert!((offset_ms + THREE_DAYS_MS).abs() < 1_000, "offset {offset_ms}: {now}");
+    assert_eq!(now["source"], source, "{now}");
+}
+
+#[test]
+fn under_faketime_the_default_chain_reports_the_real_time_and_the_offset() {
+    let output = realsig(&["now", "--format", "json"]).output().expect("runs");
+    let reference = now_ms();
+    let now = json(output);
+    assert_real_time_and_offset(&now, reference, "raw");
+    assert_eq!(now["trusted"], true);
+}
+
+#[test]
+fn under_faketime_the_default_chain_prefers_the_realtime_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = RealtimeWriter::start(dir.path().join("realtime"), false);
+    let output = realsig(&["now", "--format", "json"])
+        .env("FAKETIME_REALTIME_FILE", &writer.path)
+        .output()
+        .expect("runs");
+    let now = json(output);
+    assert_real_time_and_offset(&now, now_ms(), &format!("faketimefs:{}", writer.path.display()));
+    assert_eq!(
+        now["sources"].as_array().map(Vec::len),
+        Some(2),
+        "file, then raw: {now}"
+    );
+}
+
+#[test]
+fn under_faketime_ntp_follows_the_server_and_system_shows_the_fake() {
+    let chrony = Chrony::start(true, None);
+    let spec = format!("ntp:{},system", chrony.addr);
+    let now = json(
+        realsig(&["now", "--clock", &spec, "--format", "json"])
+            .output()
+            .expect("runs"),
+    );
+    assert_real_time_and_offset(&now, now_ms(), &format!("ntp:{}", chrony.addr));
+    let system = &now["sources"][1];
+    assert_eq!(system["trusted"], false, "{now}");
+    let system_ms = system["unix_ms"].as_i64().expect("system reads");
+    assert!(
+        (system_ms - now_ms() + THREE_DAYS_MS).abs() < 1_000,
+        "the fake clock: {system}"
+    );
+}
+
+#[test]
+fn under_faketime_sign_uses_the_real_time_and_warns_about_the_process_clock() {
+    let request = "GET / HTTP/1.1\nHost: example.amazonaws.com\n\n";
+    let mut child = realsig(&[
+        "sign",
+        "--request",
+        "-",
+        "--region",
+        "us-east-1",
+        "--service",
+        "service",
+        "--format",
+        "json",
+    ])
+    .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    .env("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    .env_remove("AWS_SESSION_TOKEN")
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("runs");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), request.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let signed = json(output);
+    let signing_time = signed["signing_time"].as_str().expect("signing_time");
+    let signing_time = common::rfc3339(signing_time);
+    assert!(
+        gap(signing_time, SystemTime::now()) < Duration::from_secs(2),
+        "{signed}"
+    );
+    assert!(
+        stderr.contains("warning: the process clock is 2d 23h 59m") && stderr.contains("behind the real time from raw"),
+        "{stderr}"
+    );
+}
+
+// ---- realtime files ---------------------------------------------------------------------
+
+fn file_with(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("realtime");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+fn file_error(source: &RealtimeFile) -> String {
+    source.now().expect_err("no time from this file").to_string()
+}
+
+#[test]
+fn a_live_libfaketimefs_file_is_the_real_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = RealtimeWriter::start(dir.path().join("realtime"), false);
+    let source = RealtimeFile::new(&writer.path);
+    for _ in 0..3 {
+        let reading = source.now().expect("a live file");
+        assert!(
+            gap(reading.time, SystemTime::now()) < Duration::from_millis(50),
+            "{reading:?}"
+        );
+        assert_eq!(reading.uncertainty, Some(Duration::from_millis(1)));
+    }
+}
+
+#[test]
+fn a_live_whole_second_file_with_a_newline_proves_itself_within_its_tick() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = RealtimeWriter::start(dir.path().join("realtime"), true);
+    let reading = RealtimeFile::new(&writer.path).now().expect("it ticks");
+    assert!(
+        gap(reading.time, SystemTime::now()) < Duration::from_secs(2),
+        "{reading:?}"
+    );
+    assert_eq!(reading.uncertainty, Some(Duration::from_secs(1)));
+}
+
+#[test]
+fn a_stale_snapshot_is_refused_unless_static_is_asked_for() {
+    let (_dir, path) = file_with("1795341747.123456789\n");
+    let e = file_error(&RealtimeFile::new(&path));
+    assert!(e.contains("stale snapshot") && e.contains("faketimefs-static"), "{e}");
+    let (_dir2, whole) = file_with("1795341747\n");
+    assert!(file_error(&RealtimeFile::new(&whole)).contains("stale snapshot"));
+    let reading = RealtimeFile::new(&whole).allow_static(true).now().expect("opted in");
+    assert_eq!(unix(reading.time), Duration::from_secs(1_795_341_747));
+    assert_eq!(reading.uncertainty, None);
+}
+
+#[test]
+fn garbage_empty_missing_and_unreadable_files_say_so() {
+    let (_d1, garbage) = file_with("tomorrow at noon");
+    assert!(file_error(&RealtimeFile::new(&garbage)).contains("expected Unix seconds"));
+    let (_d2, empty) = file_with("");
+    assert!(file_error(&RealtimeFile::new(&empty)).contains("the file is empty"));
+    let missing = RealtimeFile::new("/nonexistent/realsig/realtime");
+    let e = file_error(&missing);
+    assert!(e.contains("cannot read the file") && e.contains("No such file"), "{e}");
+    // A directory cannot be read as a file, whoever runs the test (root ignores modes).
+    let dir = tempfile::tempdir().unwrap();
+    let e = file_error(&RealtimeFile::new(dir.path()));
+    assert!(e.contains("cannot read the file"), "{e}");
+}
+
+#[test]
+fn signing_with_only_a_stale_file_fails_closed_naming_what_was_tried() {
+    let (_dir, path) = file_with("1795341747\n");
+    let chain = Chain::new(vec![Arc::new(RealtimeFile::new(&path))]);
+    let signer = Signer::builder()
+        .clock(chain)
+        .cache_dir(Some(test_cache_dir()))
+        .build()
+        .expect("signer");
+    let request = Request::new("GET", "https://example.amazonaws.com/", "us-east-1", "service");
+    match signer.sign(&request, &Credentials::new("AKIDEXAMPLE", "secret", None)) {
+        Err(Error::Rejected(SignError::ClockUnavailable(message))) => {
+            assert!(
+                message.contains("stale snapshot") && message.contains(&path.display().to_string()),
+                "{message}"
+            );
+        }
+        other => panic!("expected clock-unavailable, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_raw_clock_is_the_kernel_clock() {
+    let reading = RawClock::default().now().expect("raw");
+    assert!(gap(reading.time, SystemTime::now()) < Duration::from_millis(50));
+}
