@@ -193,7 +193,7 @@ mod tests {
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 1, "{seen:?}");
         assert!(
-            seen[0].starts_with("the process clock is 2d 23h 59m 59."),
+            seen[0].starts_with("the process clock is 3d 0h 0m 0.000s behind"),
             "{}",
             seen[0]
         );

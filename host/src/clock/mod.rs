@@ -174,6 +174,7 @@ impl TimeSource for NoClock {
 
 /// `3d 0h 0m 2.5s`-style text for an offset's size (the sign is the caller's business).
 pub fn human_duration(d: Duration) -> String {
+    let d = d.saturating_add(Duration::from_micros(500)); // to the nearest millisecond
     let secs = d.as_secs();
     let (days, hours, mins) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60);
     let rest = format!("{}.{:03}s", secs % 60, d.subsec_millis());
