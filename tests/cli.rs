@@ -37,8 +37,9 @@ fn expected(case_dir: &Path, file: &str) -> String {
 /// Runs `realsig` with AKIDEXAMPLE credentials (plus `env`) and `stdin`.
 fn realsig(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_realsig"));
-    cmd.args(args)
-        .env_remove("AWS_SESSION_TOKEN")
+    cmd.args(args);
+    hermetic(&mut cmd);
+    cmd.env_remove("AWS_SESSION_TOKEN")
         .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .env("REALSIG_CACHE_DIR", test_cache_dir())
@@ -55,6 +56,25 @@ fn realsig(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
     let mut child = cmd.spawn().expect("realsig runs");
     child.stdin.take().unwrap().write_all(stdin).unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// No credentials, region or profile from this machine, and never the real IMDS address.
+fn hermetic(cmd: &mut Command) {
+    for var in [
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        "REALSIG_CLOCK",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/realsig/credentials")
+        .env("AWS_CONFIG_FILE", "/nonexistent/realsig/config")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
 }
 
 fn sign_json(case_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Value {

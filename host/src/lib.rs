@@ -23,6 +23,7 @@
 mod bindings;
 pub mod cache;
 pub mod clock;
+pub mod credentials;
 pub mod http_text;
 mod real_time;
 mod signer;

@@ -58,6 +58,11 @@ impl Credentials {
     pub fn access_key_id(&self) -> &str {
         &self.0.access_key_id
     }
+
+    /// The session token (secret: never log it).
+    pub fn session_token(&self) -> Option<&str> {
+        self.0.session_token.as_deref()
+    }
 }
 
 impl fmt::Debug for Credentials {

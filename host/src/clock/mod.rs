@@ -185,3 +185,55 @@ pub fn human_duration(d: Duration) -> String {
         (d, h, m) => format!("{d}d {h}h {m}m {rest}"),
     }
 }
+
+/// Another source's time shifted by a fixed skew: what `realsig request` signs with after a
+/// server said our clock is off (the AWS SDKs' clock-skew correction).
+#[derive(Clone)]
+pub struct SkewCorrected {
+    inner: Arc<dyn TimeSource>,
+    /// Server minus us, nanoseconds.
+    skew_nanos: i128,
+    name: Arc<str>,
+}
+
+impl fmt::Debug for SkewCorrected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SkewCorrected")
+            .field("name", &self.name)
+            .field("skew_nanos", &self.skew_nanos)
+            .finish()
+    }
+}
+
+impl SkewCorrected {
+    /// `inner`'s time plus `skew_nanos` (negative: earlier).
+    pub fn new(inner: Arc<dyn TimeSource>, skew_nanos: i128) -> Self {
+        let size = Duration::from_nanos(u64::try_from(skew_nanos.unsigned_abs()).unwrap_or(u64::MAX));
+        let sign = if skew_nanos < 0 { '-' } else { '+' };
+        let name = format!("{}{sign}skew {}", inner.name(), human_duration(size)).into();
+        Self {
+            inner,
+            skew_nanos,
+            name,
+        }
+    }
+}
+
+impl TimeSource for SkewCorrected {
+    fn now(&self) -> Result<Reading, TimeError> {
+        let mut reading = self.inner.now()?;
+        let size = Duration::from_nanos(u64::try_from(self.skew_nanos.unsigned_abs()).unwrap_or(u64::MAX));
+        reading.time = if self.skew_nanos < 0 {
+            reading.time.checked_sub(size)
+        } else {
+            reading.time.checked_add(size)
+        }
+        .ok_or_else(|| TimeError::new(&*self.name, "the corrected time is out of range"))?;
+        reading.source = Arc::clone(&self.name);
+        Ok(reading)
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}

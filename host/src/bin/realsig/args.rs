@@ -1,0 +1,319 @@
+//! Arguments shared by the commands that sign, and what they resolve to.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use clap::Args;
+use realsig::clock::spec;
+use realsig::credentials::{self, ProvideCredentials, Provided, profile_region};
+use realsig::{Chain, FixedClock, Header, Options, Payload, Placement, Signer, TimeSource};
+use sha2::{Digest, Sha256};
+
+use crate::service;
+
+/// The process clock may be this far off before a signing command says so.
+const DRIFT_WARNING: Duration = Duration::from_secs(30);
+
+#[derive(Args)]
+pub struct ClockArgs {
+    /// Where the real time comes from: a comma-separated chain, first source with a
+    /// trustworthy reading wins. Items: faketimefs[:PATH], faketimefs-static:PATH,
+    /// ntp:HOST[:PORT][+HOST...], raw, system, fixed:RFC3339, default. Default: $REALSIG_CLOCK,
+    /// else faketimefs (if $FAKETIME_REALTIME_FILE is set) then raw.
+    #[arg(long, value_name = "SPEC")]
+    pub clock: Option<String>,
+}
+
+impl ClockArgs {
+    /// The chain, warning on standard error when the process clock is off.
+    pub fn chain(&self) -> Result<Chain, String> {
+        let spec = self
+            .clock
+            .clone()
+            .or_else(|| std::env::var(spec::CLOCK_ENV).ok().filter(|s| !s.is_empty()));
+        let chain = match spec {
+            Some(spec) => spec::parse(&spec).map_err(|e| e.to_string())?,
+            None => Chain::default_chain(),
+        };
+        Ok(chain.warn_on_drift(DRIFT_WARNING, |w| eprintln!("realsig: warning: {w}")))
+    }
+}
+
+/// Who signs, where, how, and with which time.
+#[derive(Args)]
+pub struct SigningArgs {
+    /// Signing region. Default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's region, then
+    /// the region in an AWS host name.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Signing service, e.g. s3. Default: inferred from an AWS host name.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The shared-config profile for credentials and region (default: $AWS_PROFILE, else default).
+    #[arg(long)]
+    pub profile: Option<String>,
+    #[command(flatten)]
+    pub clock: ClockArgs,
+    /// Sign at this fixed time (RFC 3339, e.g. 2015-08-30T12:36:00Z) instead of the clock:
+    /// shorthand for --clock fixed:RFC3339.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339, conflicts_with = "clock")]
+    pub time: Option<SystemTime>,
+    /// Use this SHA-256 (hex) of the body instead of hashing the body.
+    #[arg(long, value_name = "HEX", conflicts_with = "unsigned_payload")]
+    pub payload_hash: Option<String>,
+    /// Sign the literal UNSIGNED-PAYLOAD instead of the body's hash.
+    #[arg(long)]
+    pub unsigned_payload: bool,
+    /// Add an x-amz-content-sha256 header (S3; on by default for service s3).
+    #[arg(long)]
+    pub content_sha256_header: bool,
+    /// Do not percent-encode the path a second time (S3; on by default for service s3).
+    #[arg(long)]
+    pub no_double_encode: bool,
+    /// Do not normalise the path (S3; on by default for service s3).
+    #[arg(long)]
+    pub no_normalize_path: bool,
+    /// Add the session token after signing instead of signing it.
+    #[arg(long)]
+    pub omit_session_token: bool,
+    /// Show the canonical request, string to sign, time source and credential provider on
+    /// standard error (secrets redacted).
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// The curl-like request description.
+#[derive(Args)]
+pub struct HttpArgs {
+    /// HTTP method (default GET, or POST with --data, as curl does).
+    #[arg(short = 'X', long = "method", value_name = "METHOD")]
+    pub method: Option<String>,
+    /// A header to send and sign, 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The body: a string, @FILE, or @- for standard input.
+    #[arg(short = 'd', long = "data", value_name = "STRING|@FILE|@-")]
+    pub data: Option<String>,
+}
+
+pub fn parse_rfc3339(s: &str) -> Result<SystemTime, String> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("expected an RFC 3339 time like 2015-08-30T12:36:00Z ({e})"))?;
+    Ok(SystemTime::from(t))
+}
+
+/// A request body.
+pub enum Body {
+    Empty,
+    Bytes(Vec<u8>),
+    /// Streamed from the file, never held in memory.
+    File {
+        path: PathBuf,
+        len: u64,
+    },
+}
+
+impl Body {
+    pub fn from_arg(data: Option<&str>) -> Result<Self, String> {
+        Ok(match data {
+            None => Body::Empty,
+            Some("@-") => {
+                let mut buf = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut buf)
+                    .map_err(|e| format!("cannot read standard input: {e}"))?;
+                Body::Bytes(buf)
+            }
+            Some(at) if at.starts_with('@') => {
+                let path = PathBuf::from(&at[1..]);
+                let meta = std::fs::File::open(&path)
+                    .and_then(|f| f.metadata())
+                    .map_err(|e| format!("cannot read {at}: {e}"))?;
+                if !meta.is_file() {
+                    return Err(format!("cannot read {at}: not a regular file"));
+                }
+                Body::File { path, len: meta.len() }
+            }
+            Some(s) => Body::Bytes(s.as_bytes().to_vec()),
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Body::Empty => true,
+            Body::Bytes(b) => b.is_empty(),
+            Body::File { len, .. } => *len == 0,
+        }
+    }
+
+    /// SHA-256 (hex), streaming a file in 1 MiB reads: natively, several times faster than
+    /// inside wasm (BENCHMARKS.md), and never the whole file in memory.
+    pub fn sha256_hex(&self) -> Result<String, String> {
+        let mut hasher = Sha256::new();
+        match self {
+            Body::Empty => {}
+            Body::Bytes(b) => hasher.update(b),
+            Body::File { path, .. } => {
+                let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = file
+                        .read(&mut buf)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    if n == 0 {
+                        break;
+                    }
+                    hasher.update(&buf[..n]);
+                }
+            }
+        }
+        Ok(hex::encode(hasher.finalize()))
+    }
+}
+
+/// `Name: value` → a header.
+pub fn parse_header(text: &str) -> Result<Header, String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("header {text:?} has no colon (expected 'Name: value')"))?;
+    Ok(Header {
+        name: name.trim().to_owned(),
+        value: value.trim().to_owned(),
+    })
+}
+
+/// The host (no port) of an absolute http(s) URL.
+pub fn url_host(url: &str) -> Result<&str, String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("malformed URL {url:?}: expected http:// or https://"))?;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    if host.is_empty() {
+        return Err(format!("malformed URL {url:?}: no host"));
+    }
+    Ok(host)
+}
+
+impl SigningArgs {
+    /// The service: `--service`, else what the host name says.
+    pub fn service(&self, host: &str) -> Result<String, String> {
+        if let Some(s) = &self.service {
+            return Ok(s.clone());
+        }
+        service::infer(host)
+            .map(|i| i.service)
+            .ok_or_else(|| format!("cannot tell the AWS service from the host {host:?}: pass --service"))
+    }
+
+    /// The region: `--region`, the environment, the profile, then the host name (a global
+    /// service's host, like sts.amazonaws.com, means us-east-1).
+    pub fn region(&self, host: &str) -> Result<String, String> {
+        let env = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        self.region
+            .clone()
+            .or_else(|| env("AWS_REGION"))
+            .or_else(|| env("AWS_DEFAULT_REGION"))
+            .or_else(|| profile_region(self.profile.as_deref()))
+            .or_else(|| service::infer(host).map(|i| i.region.unwrap_or_else(|| "us-east-1".into())))
+            .ok_or_else(|| "no region: pass --region, or set AWS_REGION or a region in the profile".to_owned())
+    }
+
+    /// Signing options for `service`; S3's rules are on by default for s3.
+    pub fn options(&self, service: &str, placement: Placement) -> Options {
+        let s3 = service == "s3";
+        Options {
+            double_uri_encode: !(self.no_double_encode || s3),
+            normalize_path: !(self.no_normalize_path || s3),
+            content_sha256_header: self.content_sha256_header || (s3 && matches!(placement, Placement::Headers)),
+            placement,
+            omit_session_token: self.omit_session_token,
+            debug: true,
+        }
+    }
+
+    /// The payload to sign for `body` (S3 presigned URLs sign UNSIGNED-PAYLOAD).
+    pub fn payload(&self, body: &Body, presign_s3: bool) -> Result<Payload, String> {
+        Ok(match (&self.payload_hash, self.unsigned_payload || presign_s3) {
+            (Some(hash), _) => Payload::Sha256Hex(hash.clone()),
+            (None, true) => Payload::Unsigned,
+            (None, false) if body.is_empty() => Payload::Empty,
+            (None, false) => Payload::Sha256Hex(body.sha256_hex()?),
+        })
+    }
+
+    /// Credentials from the AWS CLI's chain.
+    pub fn credentials(&self) -> Result<Provided, String> {
+        credentials::default_chain(self.profile.as_deref())
+            .provide()
+            .map_err(|e| e.to_string())
+    }
+
+    /// The time source: `--time`, else the clock chain.
+    pub fn clock(&self) -> Result<Arc<dyn TimeSource>, String> {
+        Ok(match self.time {
+            Some(t) => Arc::new(FixedClock(t)),
+            None => Arc::new(self.clock.chain()?),
+        })
+    }
+}
+
+/// A signer on `clock`.
+pub fn signer(clock: Arc<dyn TimeSource>) -> Result<Signer, String> {
+    Signer::builder().shared_clock(clock).build().map_err(|e| e.to_string())
+}
+
+/// `text` with the session token (and its percent-encoded form) replaced.
+pub fn redact(text: &str, provided: &Provided) -> String {
+    match provided.credentials.session_token() {
+        Some(token) if !token.is_empty() => {
+            let encoded: String = percent_encode(token);
+            text.replace(token, "** redacted **")
+                .replace(&encoded, "** redacted **")
+        }
+        _ => text.to_owned(),
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `--verbose` lines for a signature.
+pub fn explain(signed: &realsig::Signed, provided: &Provided, clock: &dyn TimeSource) {
+    eprintln!(
+        "realsig: credentials: {} (access key {})",
+        provided.provider,
+        provided.credentials.access_key_id()
+    );
+    match clock.now() {
+        Ok(r) => eprintln!(
+            "realsig: time: {} from {} (uncertainty {}); process clock offset {} ms",
+            time::OffsetDateTime::from(signed.signing_time)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            r.source,
+            r.uncertainty
+                .map_or("not bounded".into(), |u| format!("{:.3} ms", u.as_secs_f64() * 1e3)),
+            realsig::clock::chain::process_offset_nanos(r.time) / 1_000_000
+        ),
+        Err(e) => eprintln!("realsig: time: {e}"),
+    }
+    if let Some(cr) = &signed.canonical_request {
+        eprintln!("realsig: canonical request:\n{}", redact(cr, provided));
+    }
+    if let Some(sts) = &signed.string_to_sign {
+        eprintln!("realsig: string to sign:\n{sts}");
+    }
+}

@@ -1,0 +1,113 @@
+//! `realsig`: sign AWS requests with the real time.
+
+mod args;
+mod now;
+mod request;
+mod service;
+mod sign;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Sign AWS requests (SigV4) with the real time, through a sandboxed WebAssembly component.
+///
+/// Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, the shared files
+/// (--profile, AWS_PROFILE; credential_process), the ECS container endpoint, EC2 IMDSv2 —
+/// the AWS CLI's order. Time: see --clock on each command and `realsig now`.
+#[derive(Parser)]
+#[command(name = "realsig", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sign a request and print it (or its headers, JSON, or a curl command); send nothing.
+    ///
+    /// Examples:
+    ///   realsig sign https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15
+    ///   realsig sign -X PUT --data @photo.jpg --format curl https://bucket.s3.us-west-2.amazonaws.com/photo.jpg
+    ///   realsig sign --request req.http --region us-east-1 --service execute-api --format json
+    Sign(sign::SignArgs),
+    /// Print a presigned URL (default valid 900 s, at most 7 days).
+    ///
+    /// Example: realsig presign --expires 3600 https://bucket.s3.eu-west-1.amazonaws.com/report.pdf
+    Presign(sign::PresignArgs),
+    /// Sign and send a request, streaming the response body; exit 1 on HTTP 400 and above.
+    ///
+    /// A clock-skew refusal (RequestTimeTooSkewed, SignatureDoesNotMatch with a skewed Date,
+    /// ...) is retried once with the time the server's Date says, as the AWS SDKs do.
+    ///
+    /// Examples:
+    ///   realsig request https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15
+    ///   realsig request -X PUT --data @backup.tar https://bucket.s3.us-east-1.amazonaws.com/backup.tar
+    ///   realsig request -o report.pdf https://bucket.s3.eu-west-1.amazonaws.com/report.pdf
+    Request(request::RequestArgs),
+    /// Show the real time the signer would use, where it came from, and how far the process
+    /// clock is off.
+    ///
+    /// Every source of the chain is read and shown; the first with a reading is the one
+    /// signing uses. Exits 1 when none has one.
+    ///
+    /// Example: faketime -f '-3d' realsig now --clock ntp:127.0.0.1:11126,raw --format json
+    Now(now::NowArgs),
+    /// Write the exact component this host embeds, for other hosts to run.
+    ///
+    /// Example: realsig component --out realsig.wasm
+    Component {
+        /// Where to write it.
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+        /// Write the core wasm module the component was made from instead (for runtimes
+        /// without component support, e.g. wazero).
+        #[arg(long)]
+        core: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // One line, like every other error; `--help` has the details.
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("error: bad arguments");
+            eprintln!("realsig: {first} (see realsig --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Sign(args) => sign::sign(args),
+        Command::Presign(args) => sign::presign(args),
+        Command::Request(args) => return request::request(args),
+        Command::Now(args) => now::now(&args),
+        Command::Component { out, core } => {
+            let bytes = if core { realsig::CORE_MODULE } else { realsig::COMPONENT };
+            std::fs::write(&out, bytes)
+                .map(|()| Vec::new())
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))
+        }
+    };
+    finish(result)
+}
+
+/// Prints the output (nothing unless everything succeeded) or the one-line error.
+fn finish(result: Result<Vec<u8>, String>) -> ExitCode {
+    match result {
+        Ok(output) => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = stdout.write_all(&output).and_then(|()| stdout.flush());
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("realsig: error: {}", message.replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}

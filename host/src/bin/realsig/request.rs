@@ -1,0 +1,272 @@
+//! `realsig request`: sign and send, stream the response, correct clock skew once.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use clap::Args;
+use realsig::clock::{SkewCorrected, human_duration};
+use realsig::{Placement, Signed};
+use ureq::http;
+
+use crate::args::{Body, HttpArgs, SigningArgs};
+use crate::sign::{Described, sign_described};
+
+/// Error codes that mean "your clock is off" (smithy-rs and aws-sdk-js-v3's lists).
+const SKEW_CODES: &[&str] = &[
+    "RequestTimeTooSkewed",
+    "RequestExpired",
+    "RequestInTheFuture",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "AuthFailure",
+    "AccessDeniedException",
+];
+/// Correct only skews larger than this (smithy-rs: 4 minutes).
+const MIN_SKEW: Duration = Duration::from_secs(240);
+/// A round trip this long makes the server's Date meaningless (smithy-rs: 15 minutes).
+const MAX_ROUND_TRIP: Duration = Duration::from_secs(900);
+/// Uploads at least this large show a progress bar on a terminal.
+const PROGRESS_MIN: u64 = 1 << 20;
+
+#[derive(Args)]
+pub struct RequestArgs {
+    #[command(flatten)]
+    http: HttpArgs,
+    /// The URL to request.
+    #[arg(value_name = "URL")]
+    url: String,
+    /// Write the response body to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Include the response status line and headers in the output.
+    #[arg(short, long)]
+    include: bool,
+    /// Do not retry a clock-skew refusal with the server's time.
+    #[arg(long)]
+    no_skew_correction: bool,
+    #[command(flatten)]
+    signing: SigningArgs,
+}
+
+pub fn request(args: RequestArgs) -> ExitCode {
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("realsig: error: {}", message.replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &RequestArgs) -> Result<(), String> {
+    let described = Described::from_http(&args.http, &args.url)?;
+    let clock = args.signing.clock()?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let mut signing_clock = Arc::clone(&clock);
+    for attempt in 0..2 {
+        let (signed, _) = sign_described(
+            &described,
+            &args.signing,
+            Placement::Headers,
+            Arc::clone(&signing_clock),
+        )?;
+        let sent = clock.now().ok();
+        let mut response = send(&agent, &described, &signed)?;
+        let received = clock.now().ok();
+        let status = response.status();
+        if status.as_u16() < 400 {
+            return write_response(args, &mut response);
+        }
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(1 << 20)
+            .read_to_vec()
+            .unwrap_or_default();
+        let error = ServiceError::parse(response.headers(), &body);
+        if attempt == 0 && !args.no_skew_correction {
+            let times = sent.zip(received).map(|(s, r)| (s.time, r.time));
+            if let Some((skew, from)) = times.and_then(|t| skew(&error, response.headers(), t)) {
+                let size = Duration::from_nanos(u64::try_from(skew.unsigned_abs()).unwrap_or(u64::MAX));
+                eprintln!(
+                    "realsig: clock skew: the server's clock is {} {} ours ({}, from its {from}); signing again with its time",
+                    human_duration(size),
+                    if skew < 0 { "behind" } else { "ahead of" },
+                    error.code,
+                );
+                signing_clock = Arc::new(SkewCorrected::new(Arc::clone(&clock), skew));
+                continue;
+            }
+        }
+        if args.include {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&head(&response)).and_then(|()| out.write_all(&body));
+        }
+        return Err(format!("HTTP {} {}: {}", status.as_u16(), error.code, error.message));
+    }
+    unreachable!("the loop returns on its second attempt")
+}
+
+fn send(agent: &ureq::Agent, described: &Described, signed: &Signed) -> Result<http::Response<ureq::Body>, String> {
+    let mut builder = http::Request::builder()
+        .method(described.method.as_str())
+        .uri(&signed.url);
+    let added = |name: &str| signed.headers.iter().any(|h| h.name.eq_ignore_ascii_case(name));
+    for h in described.headers.iter().filter(|h| !added(&h.name)) {
+        builder = builder.header(&h.name, &h.value);
+    }
+    for h in &signed.headers {
+        builder = builder.header(&h.name, &h.value);
+    }
+    let unreachable = |e: ureq::Error| format!("{}: {e}", described.url);
+    let with_body = matches!(described.method.as_str(), "PUT" | "POST" | "PATCH");
+    match &described.body {
+        Body::Empty if !with_body => {
+            let request = builder.body(()).map_err(|e| e.to_string())?;
+            agent.run(request).map_err(unreachable)
+        }
+        Body::Empty => {
+            let request = builder
+                .header("content-length", "0")
+                .body(&[][..])
+                .map_err(|e| e.to_string())?;
+            agent.run(request).map_err(unreachable)
+        }
+        Body::Bytes(bytes) => {
+            let request = builder
+                .header("content-length", bytes.len())
+                .body(&bytes[..])
+                .map_err(|e| e.to_string())?;
+            agent.run(request).map_err(unreachable)
+        }
+        Body::File { path, len } => {
+            // Streamed from the file with its length declared: never held in memory.
+            let file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let reader: Box<dyn Read + Send> = if *len >= PROGRESS_MIN && std::io::stderr().is_terminal() {
+                let bar = indicatif::ProgressBar::new(*len).with_style(
+                    indicatif::ProgressStyle::with_template("{bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {eta}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                Box::new(bar.wrap_read(file))
+            } else {
+                Box::new(file)
+            };
+            let request = builder
+                .header("content-length", *len)
+                .body(ureq::SendBody::from_owned_reader(reader))
+                .map_err(|e| e.to_string())?;
+            agent.run(request).map_err(unreachable)
+        }
+    }
+}
+
+fn head(response: &http::Response<ureq::Body>) -> Vec<u8> {
+    let mut text = format!("{:?} {}\r\n", response.version(), response.status());
+    for (name, value) in response.headers() {
+        text += &format!("{name}: {}\r\n", String::from_utf8_lossy(value.as_bytes()));
+    }
+    text += "\r\n";
+    text.into_bytes()
+}
+
+fn write_response(args: &RequestArgs, response: &mut http::Response<ureq::Body>) -> Result<(), String> {
+    let head = args.include.then(|| head(response));
+    let mut reader = response.body_mut().as_reader();
+    let mut copy = |out: &mut dyn Write| -> std::io::Result<()> {
+        if let Some(head) = &head {
+            out.write_all(head)?;
+        }
+        std::io::copy(&mut reader, out)?;
+        out.flush()
+    };
+    match &args.output {
+        Some(path) => {
+            let mut file = std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            copy(&mut file).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
+        None => match copy(&mut std::io::stdout().lock()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.map_err(|e| format!("cannot write the response: {e}")),
+        },
+    }
+}
+
+/// What an AWS error response says (S3's XML or the JSON protocols).
+struct ServiceError {
+    code: String,
+    message: String,
+    /// S3's `<ServerTime>`.
+    server_time: Option<SystemTime>,
+}
+
+fn xml_tag<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
+    let start = text.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = start + text[start..].find(&format!("</{tag}>"))?;
+    Some(&text[start..end])
+}
+
+impl ServiceError {
+    fn parse(headers: &http::HeaderMap, body: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(body);
+        let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+        let json_str = |keys: &[&str]| {
+            keys.iter()
+                .find_map(|k| json.as_ref()?.get(k)?.as_str().map(str::to_owned))
+        };
+        let header_code = headers
+            .get("x-amzn-errortype")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(':').next().unwrap_or(v).to_owned());
+        let code = xml_tag(&text, "Code")
+            .map(str::to_owned)
+            .or_else(|| json_str(&["__type", "code"]).map(|t| t.rsplit('#').next().unwrap_or(&t).to_owned()))
+            .or(header_code)
+            .unwrap_or_else(|| "(no error code)".into());
+        let message = xml_tag(&text, "Message")
+            .map(str::to_owned)
+            .or_else(|| json_str(&["message", "Message"]))
+            .unwrap_or_else(|| text.chars().take(200).collect::<String>().trim().to_owned());
+        let server_time = xml_tag(&text, "ServerTime").and_then(|t| crate::args::parse_rfc3339(t).ok());
+        Self {
+            code,
+            message,
+            server_time,
+        }
+    }
+}
+
+/// Server time minus the midpoint of our send and receive, when the error is about time and
+/// the measurement can be trusted (the AWS SDKs' rules). Also says where the server time came from.
+fn skew(
+    error: &ServiceError,
+    headers: &http::HeaderMap,
+    (sent, received): (SystemTime, SystemTime),
+) -> Option<(i128, &'static str)> {
+    if !SKEW_CODES.contains(&error.code.as_str()) || headers.contains_key("age") {
+        return None;
+    }
+    let round_trip = received.duration_since(sent).ok()?;
+    if round_trip > MAX_ROUND_TRIP {
+        return None;
+    }
+    let midpoint = sent + round_trip / 2;
+    let (server, from) = match error.server_time {
+        Some(t) => (t, "<ServerTime>"),
+        None => {
+            let date = headers.get("date")?.to_str().ok()?;
+            (httpdate::parse_http_date(date).ok()?, "Date header")
+        }
+    };
+    let skew = match server.duration_since(midpoint) {
+        Ok(ahead) => ahead.as_nanos() as i128,
+        Err(behind) => -(behind.duration().as_nanos() as i128),
+    };
+    (skew.unsigned_abs() > MIN_SKEW.as_nanos()).then_some((skew, from))
+}

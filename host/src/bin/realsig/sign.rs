@@ -1,0 +1,289 @@
+//! `realsig sign` and `realsig presign`: sign, print, send nothing.
+
+use std::io::Read;
+use std::time::{Duration, UNIX_EPOCH};
+
+use clap::{Args, ValueEnum};
+use realsig::http_text::RawRequest;
+use realsig::{Header, Placement, Request, Signed};
+
+use crate::args::{self, Body, HttpArgs, SigningArgs};
+
+/// Longest presigned URL validity AWS accepts: 7 days.
+const MAX_EXPIRES: u32 = 604_800;
+
+#[derive(Args)]
+pub struct SignArgs {
+    /// A raw HTTP/1.1 request file (the format of the AWS test suites' request.txt), or -
+    /// for standard input, instead of the curl-like URL form.
+    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["url", "method", "headers", "data"])]
+    request: Option<String>,
+    #[command(flatten)]
+    http: HttpArgs,
+    /// The URL to sign (curl-like form).
+    #[arg(value_name = "URL", required_unless_present = "request")]
+    url: Option<String>,
+    #[command(flatten)]
+    signing: SigningArgs,
+    /// Produce a presigned URL (signature in the query string) instead of headers.
+    #[arg(long)]
+    presign: bool,
+    /// Validity of the presigned URL in seconds (1 to 604800).
+    #[arg(long, value_name = "SECS", default_value_t = 900, requires = "presign")]
+    expires: u32,
+    /// Scheme of a --request file's URL (the file carries only the Host header).
+    #[arg(long, default_value = "https", value_parser = ["https", "http"])]
+    scheme: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Http)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// The signed request as raw HTTP.
+    Http,
+    /// Only the headers to add, one `name: value` per line.
+    Headers,
+    /// A JSON object: signature, headers, url, authorization, canonical_request,
+    /// string_to_sign, signing_time.
+    Json,
+    /// A ready-to-run curl command line.
+    Curl,
+}
+
+#[derive(Args)]
+pub struct PresignArgs {
+    #[command(flatten)]
+    http: HttpArgs,
+    /// The URL to presign.
+    #[arg(value_name = "URL")]
+    url: String,
+    /// Validity in seconds (1 to 604800, 7 days).
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
+    expires: u64,
+    #[command(flatten)]
+    signing: SigningArgs,
+}
+
+/// A request to sign, in either form.
+pub struct Described {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<Header>,
+    pub body: Body,
+}
+
+impl Described {
+    pub fn from_http(http: &HttpArgs, url: &str) -> Result<Self, String> {
+        args::url_host(url)?;
+        let body = Body::from_arg(http.data.as_deref())?;
+        let method = http
+            .method
+            .clone()
+            .unwrap_or_else(|| if http.data.is_some() { "POST" } else { "GET" }.into());
+        let headers = http
+            .headers
+            .iter()
+            .map(|h| args::parse_header(h))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            method,
+            url: url.to_owned(),
+            headers,
+            body,
+        })
+    }
+
+    fn from_file(path: &str, scheme: &str) -> Result<(Self, RawRequest), String> {
+        let text = read_input(path)?;
+        let raw = RawRequest::parse(&text).map_err(|e| e.to_string())?;
+        let url = if raw.target.starts_with("http://") || raw.target.starts_with("https://") {
+            raw.target.clone()
+        } else {
+            let host = raw
+                .host()
+                .ok_or("malformed request: no Host header (needed to build the URL)")?;
+            format!("{scheme}://{host}{}", raw.target)
+        };
+        let described = Self {
+            method: raw.method.clone(),
+            url,
+            headers: raw.headers.clone(),
+            body: Body::Bytes(raw.body.clone()),
+        };
+        Ok((described, raw))
+    }
+
+    /// The request as raw HTTP text (for `--format http` in the URL form).
+    fn raw(&self) -> Result<RawRequest, String> {
+        let after_scheme = self.url.split_once("://").map_or("", |(_, rest)| rest);
+        let split = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
+        let (authority, target) = after_scheme.split_at(split);
+        let mut headers = self.headers.clone();
+        if !headers.iter().any(|h| h.name.eq_ignore_ascii_case("host")) {
+            headers.insert(
+                0,
+                Header {
+                    name: "host".into(),
+                    value: authority.into(),
+                },
+            );
+        }
+        let body = match &self.body {
+            Body::Empty => Vec::new(),
+            Body::Bytes(b) => b.clone(),
+            Body::File { path, .. } => {
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            }
+        };
+        Ok(RawRequest {
+            method: self.method.clone(),
+            target: if target.is_empty() { "/".into() } else { target.into() },
+            headers,
+            body,
+        })
+    }
+}
+
+/// Signs `described` with `signing`'s settings; returns what was signed and the credentials.
+pub fn sign_described(
+    described: &Described,
+    signing: &SigningArgs,
+    placement: Placement,
+    clock: std::sync::Arc<dyn realsig::TimeSource>,
+) -> Result<(Signed, realsig::credentials::Provided), String> {
+    let host = args::url_host(&described.url)?;
+    let service = signing.service(host)?;
+    let region = signing.region(host)?;
+    let presign_s3 = service == "s3" && matches!(placement, Placement::Query(_));
+    let request = Request {
+        method: described.method.clone(),
+        url: described.url.clone(),
+        headers: described.headers.clone(),
+        payload: signing.payload(&described.body, presign_s3)?,
+        options: signing.options(&service, placement),
+        region,
+        service,
+    };
+    let provided = signing.credentials()?;
+    let signer = args::signer(std::sync::Arc::clone(&clock))?;
+    let signed = signer
+        .sign(&request, &provided.credentials)
+        .map_err(|e| e.to_string())?;
+    if signing.verbose {
+        args::explain(&signed, &provided, &*clock);
+    }
+    Ok((signed, provided))
+}
+
+pub fn sign(args: SignArgs) -> Result<Vec<u8>, String> {
+    let (described, raw) = match (&args.request, &args.url) {
+        (Some(path), _) => {
+            let (d, raw) = Described::from_file(path, &args.scheme)?;
+            (d, Some(raw))
+        }
+        (None, Some(url)) => (Described::from_http(&args.http, url)?, None),
+        (None, None) => return Err("give a URL or --request FILE".into()),
+    };
+    let placement = if args.presign {
+        Placement::Query(args.expires)
+    } else {
+        Placement::Headers
+    };
+    let clock = args.signing.clock()?;
+    let (signed, _) = sign_described(&described, &args.signing, placement, clock)?;
+    Ok(match args.format {
+        Format::Http => {
+            let raw = match raw {
+                Some(raw) => raw,
+                None => described.raw()?,
+            };
+            raw.apply(&signed).to_text()
+        }
+        Format::Headers => signed
+            .headers
+            .iter()
+            .map(|h| format!("{}: {}\n", h.name, h.value))
+            .collect::<String>()
+            .into_bytes(),
+        Format::Json => json(&signed).into_bytes(),
+        Format::Curl => curl(&described, &signed).into_bytes(),
+    })
+}
+
+pub fn presign(args: PresignArgs) -> Result<Vec<u8>, String> {
+    let expires = u32::try_from(args.expires)
+        .ok()
+        .filter(|e| (1..=MAX_EXPIRES).contains(e))
+        .ok_or_else(|| {
+            format!(
+                "expiry out of range: {} s (a presigned URL lasts 1 to {MAX_EXPIRES} s, 7 days)",
+                args.expires
+            )
+        })?;
+    let described = Described::from_http(&args.http, &args.url)?;
+    let clock = args.signing.clock()?;
+    let (signed, _) = sign_described(&described, &args.signing, Placement::Query(expires), clock)?;
+    Ok(format!("{}\n", signed.url).into_bytes())
+}
+
+fn read_input(path: &str) -> Result<Vec<u8>, String> {
+    if path == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        Ok(buf)
+    } else {
+        std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))
+    }
+}
+
+/// POSIX single-quoting.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn curl(described: &Described, signed: &Signed) -> String {
+    let mut parts = vec!["curl".to_owned(), "-X".into(), quote(&described.method)];
+    let added = |name: &str| signed.headers.iter().any(|h| h.name.eq_ignore_ascii_case(name));
+    for h in described.headers.iter().filter(|h| !added(&h.name)) {
+        parts.push("-H".into());
+        parts.push(quote(&format!("{}: {}", h.name, h.value)));
+    }
+    for h in &signed.headers {
+        parts.push("-H".into());
+        parts.push(quote(&format!("{}: {}", h.name, h.value)));
+    }
+    match &described.body {
+        Body::Empty => {}
+        Body::Bytes(b) => {
+            parts.push("--data-binary".into());
+            parts.push(quote(&String::from_utf8_lossy(b)));
+        }
+        Body::File { path, .. } => {
+            parts.push("--data-binary".into());
+            parts.push(quote(&format!("@{}", path.display())));
+        }
+    }
+    parts.push(quote(&signed.url));
+    parts.join(" ") + "\n"
+}
+
+fn json(signed: &Signed) -> String {
+    let since = signed.signing_time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    let signing_time = crate::now::rfc3339(UNIX_EPOCH + Duration::from_secs(since.as_secs()));
+    let value = serde_json::json!({
+        "signature": signed.signature,
+        "headers": signed.headers.iter().map(|h| [&h.name, &h.value]).collect::<Vec<_>>(),
+        "url": signed.url,
+        "authorization": signed.authorization(),
+        "canonical_request": signed.canonical_request,
+        "string_to_sign": signed.string_to_sign,
+        "signing_time": signing_time,
+    });
+    let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
+    s.push('\n');
+    s
+}

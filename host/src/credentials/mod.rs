@@ -1,0 +1,434 @@
+//! AWS credentials for the CLI and for long-running embedders.
+//!
+//! [`default_chain`] resolves them in the order the AWS CLI documents: environment
+//! variables, the shared files (profiles, including `credential_process`), the ECS
+//! container endpoint, then EC2 IMDSv2. [`CredentialsCache`] keeps temporary credentials
+//! until shortly before they expire, measured by the REAL time source (a process clock days
+//! behind would otherwise keep expired keys forever), refreshes them single-flight, and
+//! backs off on throttling while the cached value is still valid: the behaviour the ECS
+//! agent's rate limit (10 requests/s, burst 15, in agent 1.17.0) demanded of clients.
+//!
+//! Why not `aws-config`: it is async (a tokio runtime in a synchronous CLI and in every
+//! embedder), and pulls in the SSO/STS/hyper stacks; the providers here are a few hundred
+//! lines over one small blocking HTTP client (`ureq`, rustls). What `aws-config` has and
+//! this does not: assume-role profiles (`role_arn`), SSO and web identity; those profiles are
+//! refused with a message saying so.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use crate::clock::TimeSource;
+use crate::signer::Credentials;
+
+mod container;
+mod imds;
+mod profile;
+
+pub use container::EcsProvider;
+pub use imds::ImdsProvider;
+pub use profile::{ProfileProvider, profile_region};
+
+/// Credentials and, for temporary ones, when they expire.
+#[derive(Clone)]
+pub struct Provided {
+    /// The credentials.
+    pub credentials: Credentials,
+    /// When they stop working; `None` for long-term keys.
+    pub expiration: Option<SystemTime>,
+    /// The provider that produced them, e.g. `environment` or `profile default`.
+    pub provider: String,
+}
+
+impl fmt::Debug for Provided {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Provided")
+            .field("credentials", &self.credentials) // redacting Debug
+            .field("expiration", &self.expiration)
+            .field("provider", &self.provider)
+            .finish()
+    }
+}
+
+/// Why a provider gave no credentials. Messages never contain secret material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CredentialsError {
+    /// This provider has nothing configured; a chain moves on to the next.
+    #[error("{provider}: {reason}")]
+    NotConfigured {
+        /// The provider.
+        provider: String,
+        /// What it looked for.
+        reason: String,
+    },
+    /// Configured, but wrong (a named profile that does not exist, a bad file, bad JSON).
+    #[error("{provider}: {reason}")]
+    Invalid {
+        /// The provider.
+        provider: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The endpoint asked us to slow down (HTTP 429) or failed (5xx).
+    #[error("{provider}: HTTP {status} from the credentials endpoint")]
+    Throttled {
+        /// The provider.
+        provider: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The endpoint or process could not be reached or run.
+    #[error("{provider}: {reason}")]
+    Unavailable {
+        /// The provider.
+        provider: String,
+        /// What failed.
+        reason: String,
+    },
+    /// No provider had credentials; holds what each said.
+    #[error("no credentials found (tried {0})")]
+    NoneFound(String),
+    /// The real time is needed to judge expiry and there is none.
+    #[error("cannot judge credential expiry: {0}")]
+    Clock(String),
+}
+
+/// A source of credentials.
+pub trait ProvideCredentials: Send + Sync + 'static {
+    /// Fetches credentials (may do I/O; a [`CredentialsCache`] calls it rarely).
+    fn provide(&self) -> Result<Provided, CredentialsError>;
+    /// A short name for messages and `--verbose`.
+    fn name(&self) -> &str;
+}
+
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EnvProvider;
+
+impl ProvideCredentials for EnvProvider {
+    fn provide(&self) -> Result<Provided, CredentialsError> {
+        let credentials = Credentials::from_env().map_err(|e| CredentialsError::NotConfigured {
+            provider: "environment".into(),
+            reason: format!("{} is not set", e.0),
+        })?;
+        Ok(Provided {
+            credentials,
+            expiration: None,
+            provider: "environment".into(),
+        })
+    }
+
+    fn name(&self) -> &str {
+        "environment"
+    }
+}
+
+/// Providers tried in order; the first with credentials wins. A provider that is not
+/// configured is skipped; one that is configured but fails stops the chain with its error.
+pub struct ProviderChain {
+    providers: Vec<Box<dyn ProvideCredentials>>,
+}
+
+impl ProviderChain {
+    /// A chain of `providers`.
+    pub fn new(providers: Vec<Box<dyn ProvideCredentials>>) -> Self {
+        Self { providers }
+    }
+}
+
+impl ProvideCredentials for ProviderChain {
+    fn provide(&self) -> Result<Provided, CredentialsError> {
+        let mut tried = Vec::new();
+        for provider in &self.providers {
+            match provider.provide() {
+                Err(CredentialsError::NotConfigured { provider, reason }) => {
+                    tried.push(format!("{provider}: {reason}"))
+                }
+                other => return other,
+            }
+        }
+        Err(CredentialsError::NoneFound(tried.join("; ")))
+    }
+
+    fn name(&self) -> &str {
+        "default chain"
+    }
+}
+
+/// The AWS CLI's order: environment, shared files (`profile`, else `$AWS_PROFILE`, else
+/// `default`), the ECS container endpoint, EC2 IMDSv2 (unless `AWS_EC2_METADATA_DISABLED`).
+pub fn default_chain(profile: Option<&str>) -> ProviderChain {
+    let explicit = profile.map(str::to_owned).or_else(|| env_nonempty("AWS_PROFILE"));
+    ProviderChain::new(vec![
+        Box::new(EnvProvider),
+        Box::new(ProfileProvider::new(explicit)),
+        Box::new(EcsProvider::from_env()),
+        Box::new(ImdsProvider::from_env()),
+    ])
+}
+
+pub(crate) fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Refresh this long before expiry (the AWS SDKs refresh 5 minutes early).
+const REFRESH_BEFORE: Duration = Duration::from_secs(300);
+/// First back-off after a failed refresh; doubles up to [`MAX_BACKOFF`].
+const MIN_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Caches a provider's credentials until shortly before they expire, by the real time.
+pub struct CredentialsCache {
+    provider: Box<dyn ProvideCredentials>,
+    clock: Arc<dyn TimeSource>,
+    state: Mutex<CacheState>,
+    /// Held for the whole of a refresh: concurrent callers wait for one fetch.
+    refreshing: Mutex<()>,
+}
+
+#[derive(Default)]
+struct CacheState {
+    current: Option<Provided>,
+    /// No refresh before this real time (after a failure, while `current` is valid).
+    retry_after: Option<SystemTime>,
+    backoff: Duration,
+    fetches: u64,
+}
+
+impl fmt::Debug for CredentialsCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialsCache")
+            .field("provider", &self.provider.name())
+            .field("clock", &self.clock.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CredentialsCache {
+    /// Caches `provider`, judging expiry with `clock` (give it the signer's clock).
+    pub fn new(provider: impl ProvideCredentials, clock: Arc<dyn TimeSource>) -> Self {
+        Self {
+            provider: Box::new(provider),
+            clock,
+            state: Mutex::default(),
+            refreshing: Mutex::new(()),
+        }
+    }
+
+    /// How many times the provider has been asked (for tests and `--verbose`).
+    pub fn fetches(&self) -> u64 {
+        self.lock().fetches
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn real_now(&self) -> Result<SystemTime, CredentialsError> {
+        self.clock
+            .now()
+            .map(|r| r.time)
+            .map_err(|e| CredentialsError::Clock(e.to_string()))
+    }
+
+    /// Credentials to sign with now.
+    pub fn credentials(&self) -> Result<Provided, CredentialsError> {
+        let now = self.real_now()?;
+        if let Some(fresh) = self.lock().fresh(now) {
+            return Ok(fresh);
+        }
+        let _flight = self.refreshing.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = self.real_now()?;
+        {
+            let state = self.lock();
+            if let Some(fresh) = state.fresh(now) {
+                return Ok(fresh); // another caller refreshed while we waited
+            }
+            if let (Some(valid), Some(after)) = (state.valid(now), state.retry_after)
+                && now < after
+            {
+                return Ok(valid); // backing off; the old credentials still work
+            }
+        }
+        self.lock().fetches += 1;
+        let fetched = self.provider.provide();
+        let mut state = self.lock();
+        match fetched {
+            Ok(provided) => {
+                state.current = Some(provided.clone());
+                state.retry_after = None;
+                state.backoff = Duration::ZERO;
+                Ok(provided)
+            }
+            Err(e) => match state.valid(now) {
+                Some(valid) => {
+                    state.backoff = (state.backoff * 2).clamp(MIN_BACKOFF, MAX_BACKOFF);
+                    state.retry_after = Some(now + state.backoff);
+                    Ok(valid)
+                }
+                None => Err(e),
+            },
+        }
+    }
+}
+
+impl CacheState {
+    /// The cached credentials if they are not yet due for a refresh.
+    fn fresh(&self, now: SystemTime) -> Option<Provided> {
+        let current = self.current.as_ref()?;
+        match current.expiration {
+            None => Some(current.clone()),
+            Some(exp) if exp > now + REFRESH_BEFORE => Some(current.clone()),
+            Some(_) => None,
+        }
+    }
+
+    /// The cached credentials if they still work (possibly due for a refresh).
+    fn valid(&self, now: SystemTime) -> Option<Provided> {
+        let current = self.current.as_ref()?;
+        match current.expiration {
+            Some(exp) if exp <= now => None,
+            _ => Some(current.clone()),
+        }
+    }
+}
+
+/// Parses the `Expiration` of the ECS, IMDS and `credential_process` JSON (RFC 3339).
+pub(crate) fn parse_expiration(provider: &str, text: &str) -> Result<SystemTime, CredentialsError> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(SystemTime::from)
+        .map_err(|e| CredentialsError::Invalid {
+            provider: provider.into(),
+            reason: format!("Expiration {text:?} is not an RFC 3339 time ({e})"),
+        })
+}
+
+/// The JSON shape the ECS endpoint, IMDS and `credential_process` share.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct JsonCredentials {
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    #[serde(alias = "SessionToken")]
+    token: Option<String>,
+    expiration: Option<String>,
+}
+
+impl JsonCredentials {
+    /// Parses `body` (never echoing it: it holds secrets).
+    pub(crate) fn parse(provider: &str, body: &[u8]) -> Result<Provided, CredentialsError> {
+        let invalid = |reason: String| CredentialsError::Invalid {
+            provider: provider.into(),
+            reason,
+        };
+        let json: Self =
+            serde_json::from_slice(body).map_err(|e| invalid(format!("the response is not credentials JSON ({e})")))?;
+        let (Some(akid), Some(secret)) = (json.access_key_id, json.secret_access_key) else {
+            return Err(invalid("the response has no AccessKeyId/SecretAccessKey".into()));
+        };
+        let expiration = json
+            .expiration
+            .as_deref()
+            .map(|e| parse_expiration(provider, e))
+            .transpose()?;
+        Ok(Provided {
+            credentials: Credentials::new(akid, secret, json.token),
+            expiration,
+            provider: provider.into(),
+        })
+    }
+}
+
+/// One blocking HTTP agent for the credential endpoints: short timeouts, statuses as values.
+pub(crate) fn http_agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::*;
+    use crate::clock::FixedClock;
+
+    struct Counting {
+        calls: Arc<AtomicU64>,
+        expires_in: Option<Duration>,
+        fail_after_first: bool,
+        now: SystemTime,
+    }
+
+    impl ProvideCredentials for Counting {
+        fn provide(&self) -> Result<Provided, CredentialsError> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.fail_after_first && n > 0 {
+                return Err(CredentialsError::Throttled {
+                    provider: "test".into(),
+                    status: 429,
+                });
+            }
+            Ok(Provided {
+                credentials: Credentials::new(format!("AKID{n}"), "secret", None),
+                expiration: self.expires_in.map(|d| self.now + d),
+                provider: "test".into(),
+            })
+        }
+        fn name(&self) -> &str {
+            "test"
+        }
+    }
+
+    fn cache(expires_in: Option<Duration>, fail_after_first: bool) -> (CredentialsCache, Arc<AtomicU64>) {
+        let now = SystemTime::now();
+        let calls = Arc::new(AtomicU64::new(0));
+        let provider = Counting {
+            calls: Arc::clone(&calls),
+            expires_in,
+            fail_after_first,
+            now,
+        };
+        (CredentialsCache::new(provider, Arc::new(FixedClock(now))), calls)
+    }
+
+    #[test]
+    fn long_lived_credentials_are_fetched_once() {
+        let (cache, calls) = cache(Some(Duration::from_secs(3_600)), false);
+        for _ in 0..100 {
+            assert_eq!(cache.credentials().unwrap().credentials.access_key_id(), "AKID0");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn credentials_due_for_refresh_are_refetched() {
+        let (cache, calls) = cache(Some(Duration::from_secs(60)), false);
+        cache.credentials().unwrap();
+        assert_eq!(cache.credentials().unwrap().credentials.access_key_id(), "AKID1");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_throttled_refresh_keeps_the_valid_credentials_and_backs_off() {
+        let (cache, calls) = cache(Some(Duration::from_secs(60)), true);
+        for _ in 0..50 {
+            assert_eq!(cache.credentials().unwrap().credentials.access_key_id(), "AKID0");
+        }
+        // The first fetch, one failed refresh, then back-off (the fixed clock never passes it).
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn expired_credentials_with_a_failing_refresh_are_an_error() {
+        let (cache, _) = cache(Some(Duration::ZERO), true);
+        assert!(cache.credentials().is_ok(), "first fetch");
+        assert!(matches!(
+            cache.credentials(),
+            Err(CredentialsError::Throttled { status: 429, .. })
+        ));
+    }
+}
