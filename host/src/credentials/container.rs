@@ -13,6 +13,8 @@ const ECS_HOST: &str = "http://169.254.170.2";
 #[derive(Debug, Clone, Default)]
 pub struct EcsProvider {
     uri: Option<String>,
+    /// A token given directly; else the environment's.
+    token: Option<String>,
 }
 
 impl EcsProvider {
@@ -21,12 +23,22 @@ impl EcsProvider {
         let uri = env_nonempty("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
             .map(|rel| format!("{ECS_HOST}{rel}"))
             .or_else(|| env_nonempty("AWS_CONTAINER_CREDENTIALS_FULL_URI"));
-        Self { uri }
+        Self { uri, token: None }
     }
 
-    /// An endpoint given directly.
+    /// An endpoint given directly (the token still comes from the environment unless
+    /// [`Self::authorization`] gives one).
     pub fn new(uri: impl Into<String>) -> Self {
-        Self { uri: Some(uri.into()) }
+        Self {
+            uri: Some(uri.into()),
+            token: None,
+        }
+    }
+
+    /// The `Authorization` value to send.
+    pub fn authorization(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
     }
 }
 
@@ -55,7 +67,11 @@ impl ProvideCredentials for EcsProvider {
             reason,
         };
         let mut request = http_agent(Duration::from_secs(5)).get(uri);
-        if let Some(token) = token()? {
+        let token = match &self.token {
+            Some(t) => Some(t.clone()),
+            None => token()?,
+        };
+        if let Some(token) = token {
             request = request.header("Authorization", token);
         }
         let mut response = request.call().map_err(|e| unavailable(format!("{uri}: {e}")))?;

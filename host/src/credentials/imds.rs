@@ -70,8 +70,16 @@ impl ProvideCredentials for ImdsProvider {
             .header("x-aws-ec2-metadata-token-ttl-seconds", "21600")
             .send_empty()
             .map_err(not_here)?;
-        if token.status() != 200 {
-            return Err(fail("the token request", token.status().as_u16()));
+        match token.status().as_u16() {
+            200 => {}
+            // What the AWS SDKs take as "IMDSv2 is not available here": move on.
+            403..=405 => {
+                return Err(CredentialsError::NotConfigured {
+                    provider: "imds".into(),
+                    reason: format!("{endpoint} refused an IMDSv2 token (HTTP {})", token.status().as_u16()),
+                });
+            }
+            status => return Err(fail("the token request", status)),
         }
         let token = read(&mut token)?;
         let base = format!("{endpoint}/latest/meta-data/iam/security-credentials/");

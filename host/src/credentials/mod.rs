@@ -156,16 +156,22 @@ impl ProvideCredentials for ProviderChain {
     }
 }
 
-/// The AWS CLI's order: environment, shared files (`profile`, else `$AWS_PROFILE`, else
-/// `default`), the ECS container endpoint, EC2 IMDSv2 (unless `AWS_EC2_METADATA_DISABLED`).
+/// The AWS CLI's order: environment, shared files (`$AWS_PROFILE`, else `default`), the ECS
+/// container endpoint, EC2 IMDSv2 (unless `AWS_EC2_METADATA_DISABLED`). A profile given on
+/// the command line (`profile`) comes first and skips the environment's keys, as the AWS
+/// CLI's `--profile` does.
 pub fn default_chain(profile: Option<&str>) -> ProviderChain {
-    let explicit = profile.map(str::to_owned).or_else(|| env_nonempty("AWS_PROFILE"));
-    ProviderChain::new(vec![
-        Box::new(EnvProvider),
-        Box::new(ProfileProvider::new(explicit)),
-        Box::new(EcsProvider::from_env()),
-        Box::new(ImdsProvider::from_env()),
-    ])
+    let mut providers: Vec<Box<dyn ProvideCredentials>> = Vec::new();
+    match profile {
+        Some(name) => providers.push(Box::new(ProfileProvider::new(Some(name.to_owned())))),
+        None => {
+            providers.push(Box::new(EnvProvider));
+            providers.push(Box::new(ProfileProvider::new(env_nonempty("AWS_PROFILE"))));
+        }
+    }
+    providers.push(Box::new(EcsProvider::from_env()));
+    providers.push(Box::new(ImdsProvider::from_env()));
+    ProviderChain::new(providers)
 }
 
 pub(crate) fn env_nonempty(name: &str) -> Option<String> {
@@ -174,6 +180,9 @@ pub(crate) fn env_nonempty(name: &str) -> Option<String> {
 
 /// Refresh this long before expiry (the AWS SDKs refresh 5 minutes early).
 const REFRESH_BEFORE: Duration = Duration::from_secs(300);
+/// While credentials still work, refresh them at most this often (a provider that hands out
+/// credentials already inside the refresh window would otherwise be asked on every call).
+const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(15);
 /// First back-off after a failed refresh; doubles up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -257,7 +266,7 @@ impl CredentialsCache {
         match fetched {
             Ok(provided) => {
                 state.current = Some(provided.clone());
-                state.retry_after = None;
+                state.retry_after = Some(now + MIN_REFRESH_INTERVAL);
                 state.backoff = Duration::ZERO;
                 Ok(provided)
             }
@@ -354,13 +363,38 @@ mod tests {
     use std::sync::atomic::{AtomicU64, Ordering};
 
     use super::*;
-    use crate::clock::FixedClock;
+    use crate::clock::{Reading, TimeError};
 
+    /// A clock the test moves by hand.
+    struct Hand(Mutex<SystemTime>);
+
+    impl Hand {
+        fn advance(&self, d: Duration) {
+            *self.0.lock().unwrap() += d;
+        }
+    }
+
+    impl TimeSource for Hand {
+        fn now(&self) -> Result<Reading, TimeError> {
+            Ok(Reading {
+                time: *self.0.lock().unwrap(),
+                uncertainty: None,
+                source: "hand".into(),
+                trusted: true,
+            })
+        }
+        fn name(&self) -> &str {
+            "hand"
+        }
+    }
+
+    /// Hands out `AKID<n>` valid for `lifetime` from the hand clock; fails with 429 after
+    /// the first call when `fail_after_first`.
     struct Counting {
         calls: Arc<AtomicU64>,
-        expires_in: Option<Duration>,
+        lifetime: Option<Duration>,
         fail_after_first: bool,
-        now: SystemTime,
+        clock: Arc<Hand>,
     }
 
     impl ProvideCredentials for Counting {
@@ -372,9 +406,10 @@ mod tests {
                     status: 429,
                 });
             }
+            let now = self.clock.now().unwrap().time;
             Ok(Provided {
                 credentials: Credentials::new(format!("AKID{n}"), "secret", None),
-                expiration: self.expires_in.map(|d| self.now + d),
+                expiration: self.lifetime.map(|d| now + d),
                 provider: "test".into(),
             })
         }
@@ -383,52 +418,71 @@ mod tests {
         }
     }
 
-    fn cache(expires_in: Option<Duration>, fail_after_first: bool) -> (CredentialsCache, Arc<AtomicU64>) {
-        let now = SystemTime::now();
+    fn cache(lifetime: Option<Duration>, fail_after_first: bool) -> (CredentialsCache, Arc<AtomicU64>, Arc<Hand>) {
+        let clock = Arc::new(Hand(Mutex::new(SystemTime::now())));
         let calls = Arc::new(AtomicU64::new(0));
         let provider = Counting {
             calls: Arc::clone(&calls),
-            expires_in,
+            lifetime,
             fail_after_first,
-            now,
+            clock: Arc::clone(&clock),
         };
-        (CredentialsCache::new(provider, Arc::new(FixedClock(now))), calls)
+        (CredentialsCache::new(provider, clock.clone()), calls, clock)
+    }
+
+    fn akid(cache: &CredentialsCache) -> String {
+        cache.credentials().unwrap().credentials.access_key_id().to_owned()
     }
 
     #[test]
     fn long_lived_credentials_are_fetched_once() {
-        let (cache, calls) = cache(Some(Duration::from_secs(3_600)), false);
+        let (cache, calls, clock) = cache(Some(Duration::from_secs(3_600)), false);
         for _ in 0..100 {
-            assert_eq!(cache.credentials().unwrap().credentials.access_key_id(), "AKID0");
+            assert_eq!(akid(&cache), "AKID0");
+            clock.advance(Duration::from_secs(30));
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "50 minutes in, still the first");
+        clock.advance(Duration::from_secs(300));
+        assert_eq!(akid(&cache), "AKID1", "inside the 5-minute window: refreshed");
     }
 
     #[test]
-    fn credentials_due_for_refresh_are_refetched() {
-        let (cache, calls) = cache(Some(Duration::from_secs(60)), false);
-        cache.credentials().unwrap();
-        assert_eq!(cache.credentials().unwrap().credentials.access_key_id(), "AKID1");
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    fn short_lived_credentials_are_refreshed_at_most_every_15_seconds() {
+        let (cache, calls, clock) = cache(Some(Duration::from_secs(240)), false);
+        for _ in 0..100 {
+            akid(&cache);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        clock.advance(Duration::from_secs(16));
+        assert_eq!(akid(&cache), "AKID1");
     }
 
     #[test]
     fn a_throttled_refresh_keeps_the_valid_credentials_and_backs_off() {
-        let (cache, calls) = cache(Some(Duration::from_secs(60)), true);
-        for _ in 0..50 {
-            assert_eq!(cache.credentials().unwrap().credentials.access_key_id(), "AKID0");
-        }
-        // The first fetch, one failed refresh, then back-off (the fixed clock never passes it).
+        let (cache, calls, clock) = cache(Some(Duration::from_secs(400)), true);
+        assert_eq!(akid(&cache), "AKID0");
+        clock.advance(Duration::from_secs(120)); // due for refresh
+        assert_eq!(akid(&cache), "AKID0", "refresh failed, the old ones still work");
         assert_eq!(calls.load(Ordering::SeqCst), 2);
-    }
-
-    #[test]
-    fn expired_credentials_with_a_failing_refresh_are_an_error() {
-        let (cache, _) = cache(Some(Duration::ZERO), true);
-        assert!(cache.credentials().is_ok(), "first fetch");
+        for _ in 0..50 {
+            assert_eq!(akid(&cache), "AKID0");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "backing off");
+        clock.advance(Duration::from_secs(2));
+        akid(&cache);
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "retried after the back-off");
+        clock.advance(Duration::from_secs(300)); // expired now
         assert!(matches!(
             cache.credentials(),
             Err(CredentialsError::Throttled { status: 429, .. })
         ));
+    }
+
+    #[test]
+    fn expiry_is_judged_by_the_given_clock_not_the_process_clock() {
+        let (cache, _, clock) = cache(Some(Duration::from_secs(3_600)), false);
+        assert_eq!(akid(&cache), "AKID0");
+        clock.advance(Duration::from_secs(3 * 86_400)); // the real time moved; this process did not
+        assert_eq!(akid(&cache), "AKID1");
     }
 }

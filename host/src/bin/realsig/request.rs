@@ -109,7 +109,12 @@ fn run(args: &RequestArgs) -> Result<(), String> {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(&head(&response)).and_then(|()| out.write_all(&body));
         }
-        return Err(format!("HTTP {} {}: {}", status.as_u16(), error.code, error.message));
+        let message = if error.message.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", error.message)
+        };
+        return Err(format!("HTTP {} {}{message}", status.as_u16(), error.code));
     }
     unreachable!("the loop returns on its second attempt")
 }
@@ -232,7 +237,12 @@ impl ServiceError {
         let message = xml_tag(&text, "Message")
             .map(str::to_owned)
             .or_else(|| json_str(&["message", "Message"]))
-            .unwrap_or_else(|| text.chars().take(200).collect::<String>().trim().to_owned());
+            .or_else(|| {
+                // Not an AWS error document: show the start of it, unless it is markup.
+                let plain: String = text.chars().take(200).collect::<String>().trim().to_owned();
+                (!plain.starts_with('<')).then_some(plain)
+            })
+            .unwrap_or_default();
         let server_time = xml_tag(&text, "ServerTime").and_then(|t| crate::args::parse_rfc3339(t).ok());
         Self {
             code,

@@ -1,0 +1,245 @@
+//! `realsig request` and `presign` against a real verifier: s3s-fs 0.14.1 on 127.0.0.1, which
+//! checks header and presigned signatures, presign expiry, and a ±15 minute skew window.
+//! `.ci/run` installs it (`cargo install s3s-fs@0.14.1 --locked --features binary`).
+
+mod common;
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+use common::test_cache_dir;
+use common::time_servers::faked;
+
+const AKID: &str = "AKIDS3SEXAMPLE";
+const SECRET: &str = "s3sSecretKeyEXAMPLE/0123456789abcdefgh";
+
+fn s3s_fs_binary() -> PathBuf {
+    let home_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|c| c.join("bin").join("s3s-fs"));
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("s3s-fs"));
+    home_bin
+        .into_iter()
+        .chain(on_path)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("s3s-fs is not installed: cargo install s3s-fs@0.14.1 --locked --features binary (.ci/run does)")
+        })
+}
+
+/// s3s-fs serving a fresh directory; killed on drop.
+struct S3sFs {
+    child: Child,
+    addr: SocketAddr,
+    _root: tempfile::TempDir,
+}
+
+impl S3sFs {
+    /// Starts s3s-fs, its clock shifted by `fake` (a libfaketime offset) if given.
+    fn start(fake: Option<&str>) -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut cmd = match fake {
+            Some(offset) => faked(s3s_fs_binary(), offset),
+            None => Command::new(s3s_fs_binary()),
+        };
+        let child = cmd
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", AKID, "--secret-key", SECRET])
+            .arg(root.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("s3s-fs starts");
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "s3s-fs did not listen within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self {
+            child,
+            addr,
+            _root: root,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for S3sFs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `realsig` with the s3s-fs credentials, region us-east-1, service s3, nothing else from
+/// this machine.
+fn realsig(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_realsig"));
+    cmd.args(args)
+        .args(["--region", "us-east-1", "--service", "s3"])
+        .env("AWS_ACCESS_KEY_ID", AKID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("REALSIG_CLOCK")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("REALSIG_CACHE_DIR", test_cache_dir());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("realsig runs")
+}
+
+fn ok(output: Output) -> Output {
+    assert!(
+        output.status.success(),
+        "realsig failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn sha256_file(path: &Path) -> String {
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut std::fs::File::open(path).unwrap(), &mut hasher).unwrap();
+    hex::encode(hasher.finalize())
+}
+
+/// Runs `cmd` to completion; returns its exit status and peak RSS in KiB (wait4's rusage
+/// for this one child, so other processes of the test do not count).
+#[allow(unsafe_code)] // libc::wait4: std has no per-child rusage
+fn run_measuring_rss(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
+    use std::os::unix::process::ExitStatusExt;
+    let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own unwaited child; `status` and `usage` are valid for writes.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 failed");
+    std::mem::forget(child); // already reaped by wait4
+    (std::process::ExitStatus::from_raw(status), usage.ru_maxrss as u64)
+}
+
+#[test]
+fn put_64_mib_with_bounded_memory_and_get_it_back() {
+    let s3 = S3sFs::start(None);
+    ok(run(&mut realsig(&["request", "-X", "PUT", &s3.url("/bucket")])));
+
+    let dir = tempfile::tempdir().unwrap();
+    let upload = dir.path().join("upload.bin");
+    let mut file = std::fs::File::create(&upload).unwrap();
+    let block: Vec<u8> = (0..1u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    for i in 0..64u8 {
+        let mut b = block.clone();
+        b[0] = i; // every MiB differs
+        file.write_all(&b).unwrap();
+    }
+    drop(file);
+
+    let data = format!("@{}", upload.display());
+    let (status, peak_kib) = run_measuring_rss(&mut realsig(&[
+        "request",
+        "-X",
+        "PUT",
+        "--data",
+        &data,
+        &s3.url("/bucket/big.bin"),
+    ]));
+    assert!(status.success(), "PUT failed");
+    println!("peak RSS of `realsig request` uploading 64 MiB: {peak_kib} KiB");
+    assert!(
+        peak_kib < 48 * 1024,
+        "the upload held {peak_kib} KiB: is the file read whole?"
+    );
+
+    let download = dir.path().join("download.bin");
+    let out = download.display().to_string();
+    ok(run(&mut realsig(&["request", "-o", &out, &s3.url("/bucket/big.bin")])));
+    assert_eq!(sha256_file(&download), sha256_file(&upload));
+}
+
+#[test]
+fn a_presigned_get_works_in_a_plain_client_and_expires() {
+    let s3 = S3sFs::start(None);
+    ok(run(&mut realsig(&["request", "-X", "PUT", &s3.url("/bucket")])));
+    ok(run(&mut realsig(&[
+        "request",
+        "-X",
+        "PUT",
+        "--data",
+        "hello, presigned",
+        &s3.url("/bucket/hello.txt"),
+    ])));
+
+    let url = String::from_utf8(ok(run(&mut realsig(&["presign", &s3.url("/bucket/hello.txt")]))).stdout).unwrap();
+    let mut response = ureq::get(url.trim()).call().expect("the presigned URL works");
+    assert_eq!(response.body_mut().read_to_string().unwrap(), "hello, presigned");
+
+    // Signed 20 minutes ago for 60 s: expired.
+    let past = time::OffsetDateTime::from(SystemTime::now() - Duration::from_secs(1_200))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let expired = String::from_utf8(
+        ok(run(&mut realsig(&[
+            "presign",
+            "--expires",
+            "60",
+            "--time",
+            &past,
+            &s3.url("/bucket/hello.txt"),
+        ])))
+        .stdout,
+    )
+    .unwrap();
+    match ureq::get(expired.trim()).call() {
+        Err(ureq::Error::StatusCode(403)) => {}
+        other => panic!("an expired presigned URL was not refused with 403: {other:?}"),
+    }
+}
+
+#[test]
+fn the_verifier_refuses_a_wrong_secret() {
+    let s3 = S3sFs::start(None);
+    let output = run(realsig(&["request", &s3.url("/")]).env("AWS_SECRET_ACCESS_KEY", "not-the-secret"));
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("HTTP 403 SignatureDoesNotMatch"), "{stderr}");
+    assert!(!stderr.contains("not-the-secret"), "{stderr}");
+}
+
+#[test]
+fn a_server_three_days_ahead_refuses_then_the_skew_is_corrected_once() {
+    let s3 = S3sFs::start(Some("+3d"));
+    // Without correction the verifier refuses: the skew is real.
+    let refused = run(&mut realsig(&["request", "--no-skew-correction", &s3.url("/")]));
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("HTTP 403 RequestTimeTooSkewed"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+
+    let corrected = ok(run(&mut realsig(&["request", &s3.url("/")])));
+    let stderr = String::from_utf8_lossy(&corrected.stderr);
+    assert!(
+        stderr.contains("clock skew: the server's clock is 2d 23h 59m") || stderr.contains("clock is 3d 0h 0m"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("from its Date header"), "{stderr}");
+}
