@@ -548,3 +548,120 @@ fn bad_url_form_input_gets_one_line_and_a_failing_exit() {
         );
     }
 }
+
+#[test]
+fn region_comes_from_the_flag_the_environment_then_the_host() {
+    let scope = |args: &[&str], env: &[(&str, &str)]| {
+        let base = ["sign", "--time", TIME, "--format", "json"];
+        let out = realsig(&[&base[..], args].concat(), env, b"");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let auth = v["authorization"].as_str().unwrap().to_owned();
+        auth.split("Credential=AKIDEXAMPLE/20150830/")
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let url = ["--service", "service", "https://example.amazonaws.com/"];
+    let both = [("AWS_REGION", "eu-north-1"), ("AWS_DEFAULT_REGION", "ap-south-1")];
+    assert_eq!(
+        scope(&[&["--region", "sa-east-1"], &url[..]].concat(), &both),
+        "sa-east-1/service/aws4_request"
+    );
+    assert_eq!(scope(&url, &both), "eu-north-1/service/aws4_request");
+    assert_eq!(scope(&url, &both[1..]), "ap-south-1/service/aws4_request");
+    assert_eq!(
+        scope(&["https://sts.us-west-2.amazonaws.com/"], &[]),
+        "us-west-2/sts/aws4_request"
+    );
+    assert_eq!(
+        scope(&["https://iam.amazonaws.com/"], &[]),
+        "us-east-1/iam/aws4_request"
+    );
+    let out = realsig(&["sign", "--service", "s", "https://example.com/"], &[], b"");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no region"));
+}
+
+fn creds_json(akid: &str) -> String {
+    serde_json::json!({
+        "AccessKeyId": akid,
+        "SecretAccessKey": "endpointSecretEXAMPLE",
+        "Token": "endpoint-token",
+        "Expiration": "2099-01-01T00:00:00Z",
+    })
+    .to_string()
+}
+
+#[test]
+fn credentials_from_the_container_endpoint_and_imds_in_the_environment() {
+    use common::http_server::HttpServer;
+    let token_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(token_file.path(), "Bearer from-file\n").unwrap();
+    let ecs = HttpServer::start(|seen| match seen.header("authorization") {
+        Some("Bearer from-file") => ("200 OK", creds_json("ASIAFROMECS")),
+        _ => ("403 Forbidden", String::new()),
+    });
+    let imds = HttpServer::start(|seen| {
+        let token_ok = seen.header("x-aws-ec2-metadata-token") == Some("imds-token");
+        match seen.request_line.as_str() {
+            "PUT /latest/api/token HTTP/1.1" if seen.header("x-aws-ec2-metadata-token-ttl-seconds").is_some() => {
+                ("200 OK", "imds-token".into())
+            }
+            "GET /latest/meta-data/iam/security-credentials/ HTTP/1.1" if token_ok => ("200 OK", "my-role\n".into()),
+            "GET /latest/meta-data/iam/security-credentials/my-role HTTP/1.1" if token_ok => {
+                ("200 OK", creds_json("ASIAFROMIMDS"))
+            }
+            _ => ("401 Unauthorized", String::new()),
+        }
+    });
+    let ecs_uri = format!("http://{}/v2/credentials", ecs.addr);
+    let imds_uri = format!("http://{}", imds.addr);
+    let args = [
+        "sign",
+        "--region",
+        "r",
+        "--service",
+        "s",
+        "--time",
+        TIME,
+        "--format",
+        "headers",
+        "https://h.example/",
+    ];
+    let no_env = [("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", "")];
+    let ecs_env = [
+        &no_env[..],
+        &[
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", ecs_uri.as_str()),
+            (
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                token_file.path().to_str().unwrap(),
+            ),
+        ],
+    ]
+    .concat();
+    let out = String::from_utf8(realsig(&args, &ecs_env, b"").stdout).unwrap();
+    assert!(
+        out.contains("Credential=ASIAFROMECS/") && out.contains("x-amz-security-token: endpoint-token"),
+        "{out}"
+    );
+    // IMDS (the test helper disables it; this case turns it back on, at the loopback fake).
+    let imds_env = [
+        &no_env[..],
+        &[
+            ("AWS_EC2_METADATA_DISABLED", "false"),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds_uri.as_str()),
+        ],
+    ]
+    .concat();
+    let out = String::from_utf8(realsig(&args, &imds_env, b"").stdout).unwrap();
+    assert!(out.contains("Credential=ASIAFROMIMDS/"), "{out}");
+    assert_eq!(imds.requests(), 3, "token, role, credentials");
+}

@@ -243,3 +243,62 @@ fn a_server_three_days_ahead_refuses_then_the_skew_is_corrected_once() {
     );
     assert!(stderr.contains("from its Date header"), "{stderr}");
 }
+
+/// An HTTP server on 127.0.0.1 that refuses every request with RequestTimeTooSkewed, giving
+/// its time as `<ServerTime>` three days ahead and a Date header (which `<ServerTime>` must
+/// win over) two days behind. Returns its address and a request counter.
+fn always_skewed() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&count);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                line.clear();
+            }
+            seen.fetch_add(1, Ordering::SeqCst);
+            let fmt = |t: SystemTime| {
+                time::OffsetDateTime::from(t)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap()
+            };
+            let server = SystemTime::now() + Duration::from_secs(3 * 86_400);
+            let body = format!(
+                "<Error><Code>RequestTimeTooSkewed</Code><Message>The difference between the request time and \
+                 the current time is too large.</Message><ServerTime>{}</ServerTime></Error>",
+                fmt(server)
+            );
+            let date = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(2 * 86_400));
+            let _ = write!(
+                &stream,
+                "HTTP/1.1 403 Forbidden\r\ndate: {date}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (addr, count)
+}
+
+#[test]
+fn skew_correction_prefers_server_time_and_retries_only_once() {
+    let (addr, count) = always_skewed();
+    let output = run(&mut realsig(&["request", &format!("http://{addr}/bucket/key")]));
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("from its <ServerTime>"), "{stderr}");
+    assert!(stderr.contains("ahead of ours"), "{stderr}");
+    assert!(
+        stderr.contains("HTTP 403 RequestTimeTooSkewed: The difference"),
+        "{stderr}"
+    );
+    assert_eq!(
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "one retry, not more"
+    );
+}
