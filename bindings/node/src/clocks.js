@@ -1,0 +1,131 @@
+// Time providers for `real-now`. A provider is a function returning a reading
+// `{ seconds: bigint, nanoseconds: number, source: string }` or throwing ClockError.
+//
+// Under libfaketime, Date.now() is faked; process.hrtime is faked too but keeps its rate, so
+// it still measures elapsed time. The realtime file and NTP give the real time; see README.md.
+import { readFileSync } from 'node:fs';
+
+import { ClockError } from './errors.js';
+
+const NS_PER_S = 1_000_000_000n;
+
+/** A reading from a count of nanoseconds since the Unix epoch. */
+function fromNanos(nanos, source) {
+  return { seconds: nanos / NS_PER_S, nanoseconds: Number(nanos % NS_PER_S), source };
+}
+
+/** The process clock (Date.now): what libfaketime fakes. Untrusted; millisecond resolution. */
+export function systemClock() {
+  return () => ({ ...fromNanos(BigInt(Date.now()) * 1_000_000n, 'system'), trusted: false });
+}
+
+/** Always `date` (a Date or milliseconds): tests and replays. */
+export function fixedClock(date) {
+  const ms = BigInt(date instanceof Date ? date.getTime() : date);
+  const reading = fromNanos(ms * 1_000_000n, 'fixed');
+  return () => reading;
+}
+
+/** A clock from your own function returning a Date, milliseconds, or a reading. */
+export function userClock(fn, source = 'user') {
+  return () => {
+    const v = fn();
+    if (v instanceof Date) return fromNanos(BigInt(v.getTime()) * 1_000_000n, source);
+    if (typeof v === 'number') return fromNanos(BigInt(Math.trunc(v)) * 1_000_000n, source);
+    if (v && typeof v.seconds === 'bigint') return { nanoseconds: 0, source, ...v };
+    throw new ClockError(`${source}: the clock function returned ${typeof v}, not a Date or milliseconds`);
+  };
+}
+
+/**
+ * Parses a realtime file's text exactly as the host does: `\s*\d+(\.\d+)?\s*`, the fraction
+ * truncated to nanoseconds without a float. Returns `{ nanos: bigint, hasFraction }`.
+ */
+export function parseRealtime(text) {
+  const m = /^[\t\n\v\f\r ]*(\d+)(?:\.(\d+))?[\t\n\v\f\r ]*$/.exec(text);
+  if (text.trim() === '') throw new ClockError('the file is empty');
+  if (!m) throw new ClockError(`expected Unix seconds like 1795341747.123456, found ${JSON.stringify(text.trim().slice(0, 32))}`);
+  const fraction = (m[2] ?? '').slice(0, 9).padEnd(9, '0');
+  return { nanos: BigInt(m[1]) * NS_PER_S + BigInt(fraction), hasFraction: m[2] !== undefined };
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** Blocks for `ms` (the import is synchronous; this happens once, on the first reading). */
+function sleepSync(ms) {
+  Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+/**
+ * libfaketimefs's realtime file (path, else $FAKETIME_REALTIME_FILE). Re-read on every call;
+ * trusted only once it has been seen to advance with the monotonic clock, like the host's
+ * source. `allowStatic: true` accepts a snapshot that never advances.
+ */
+export function realtimeFile(path = process.env.FAKETIME_REALTIME_FILE, { allowStatic = false } = {}) {
+  if (!path) throw new ClockError('realtime file: no path and FAKETIME_REALTIME_FILE is not set');
+  const source = `${allowStatic ? 'faketimefs-static' : 'faketimefs'}:${path}`;
+  let anchor = null; // { mono, nanos }
+  const read = () => {
+    let text;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new ClockError(`${source}: cannot read the file: ${e.message}`);
+    }
+    try {
+      return { mono: process.hrtime.bigint(), ...parseRealtime(text) };
+    } catch (e) {
+      throw new ClockError(`${source}: ${e.message}`);
+    }
+  };
+  const together = (a, b) => {
+    const elapsed = b.mono - a.mono;
+    const advance = b.nanos - a.nanos;
+    if (elapsed < 0n || advance < 0n) return false;
+    const gap = advance > elapsed ? advance - elapsed : elapsed - advance;
+    const resolution = a.hasFraction && b.hasFraction ? 1_000_000n : NS_PER_S;
+    return gap <= resolution + 5_000_000n + elapsed / 1000n;
+  };
+  return () => {
+    const latest = read();
+    if (allowStatic) return fromNanos(latest.nanos, source);
+    if (anchor && together(anchor, latest)) return fromNanos(latest.nanos, source);
+    // Prove it: a fraction moves within 20 ms, whole seconds within 1.2 s.
+    let probe;
+    const window = latest.hasFraction ? 20_000_000n : 1_200_000_000n;
+    do {
+      sleepSync(latest.hasFraction ? 20 : 50);
+      probe = read();
+    } while (probe.nanos === latest.nanos && probe.mono - latest.mono < window);
+    if (probe.nanos !== latest.nanos && together(latest, probe)) {
+      anchor = probe;
+      return fromNanos(probe.nanos, source);
+    }
+    throw new ClockError(
+      `${source}: stale snapshot: the value did not advance with the monotonic clock; ` +
+        'a live libfaketimefs file does (pass { allowStatic: true } to sign with a fixed snapshot)',
+    );
+  };
+}
+
+/** Sources tried in order; the first that gives a reading wins. */
+export function chain(...providers) {
+  return () => {
+    const tried = [];
+    for (const p of providers) {
+      try {
+        return p();
+      } catch (e) {
+        tried.push(e.message);
+      }
+    }
+    throw new ClockError(`no source has a trustworthy time (tried ${tried.join('; ')})`);
+  };
+}
+
+/**
+ * The default: the realtime file when $FAKETIME_REALTIME_FILE is set, then the process
+ * clock. (Node cannot read the kernel clock past libfaketime; for that, use the file or NTP.)
+ */
+export function defaultClock() {
+  return process.env.FAKETIME_REALTIME_FILE ? chain(realtimeFile(), systemClock()) : systemClock();
+}

@@ -1,0 +1,157 @@
+// real-now providers: the realtime file (strict parse, staleness, under a faked clock), NTP
+// against a scripted loopback server, and the fail-closed error path.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { ClockError, SignError, Signer, fixedClock, ntpClock, parseRealtime, realtimeFile } from '../src/index.js';
+import { measure, ntpTimestamp, parseReply, query } from '../src/ntp.js';
+
+const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+const request = { url: 'https://example.amazonaws.com/', region: 'us-east-1', service: 'service' };
+
+test('realtime text parses strictly, without a float', () => {
+  assert.deepEqual(parseRealtime('1795341747.1234567899999999999999'), { nanos: 1795341747123456789n, hasFraction: true });
+  assert.deepEqual(parseRealtime('1795341747\n'), { nanos: 1795341747000000000n, hasFraction: false });
+  for (const bad of ['abc', '1795341747.', '.5', '-1', '1e9', '0x10']) {
+    assert.throws(() => parseRealtime(bad), /expected Unix seconds/, bad);
+  }
+  assert.throws(() => parseRealtime(' \n'), /empty/);
+});
+
+test('a stale file, garbage or a missing file fail closed; a snapshot only when allowed', () => {
+  // (A live file is proved in a child process below: a synchronous probe on this thread
+  // could not see a writer on this thread's event loop tick.)
+  const dir = mkdtempSync(join(tmpdir(), 'realsig-'));
+  const stale = join(dir, 'stale');
+  writeFileSync(stale, '1795341747.5');
+  const staleSigner = new Signer({ clock: realtimeFile(stale) });
+  assert.throws(() => staleSigner.sign(request, credentials), (e) => e instanceof ClockError && /stale snapshot/.test(e.message));
+  const snapshot = new Signer({ clock: realtimeFile(stale, { allowStatic: true }) });
+  assert.equal(snapshot.sign(request, credentials).signingTime.getTime(), 1795341747000);
+  writeFileSync(join(dir, 'garbage'), 'noon');
+  assert.throws(() => new Signer({ clock: realtimeFile(join(dir, 'garbage')) }).sign(request, credentials), /expected Unix seconds/);
+  assert.throws(
+    () => new Signer({ clock: realtimeFile(join(dir, 'missing')) }).sign(request, credentials),
+    (e) => e.code === 'clock-unavailable' && /cannot read the file/.test(e.message),
+  );
+});
+
+const libfaketime = [
+  '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
+  '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
+].find(existsSync);
+
+test('under libfaketime -3d, the realtime file gives the real time', () => {
+  assert.ok(libfaketime, 'libfaketime is not installed (apt-get install libfaketime; .ci/run does)');
+  const dir = mkdtempSync(join(tmpdir(), 'realsig-'));
+  const file = join(dir, 'realtime');
+  // The writer runs outside the child and outside faketime: a shell loop, like the FUSE daemon.
+  const script = `
+    import { Signer, realtimeFile } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)};
+    const s = new Signer({ clock: realtimeFile(${JSON.stringify(file)}) });
+    const out = s.sign(${JSON.stringify(request)}, ${JSON.stringify(credentials)});
+    console.log(JSON.stringify({ signed: out.signingTime.getTime(), fake: Date.now() }));`;
+  const loop = `while :; do date +%s.%N > ${file}.tmp && mv ${file}.tmp ${file}; sleep 0.002; done`;
+  const writerProc = spawnSync('sh', ['-c', `(${loop}) & W=$!; sleep 0.2; LD_PRELOAD=${libfaketime} FAKETIME=-3d node --input-type=module -e "$SCRIPT"; kill $W`], {
+    env: { ...process.env, SCRIPT: script },
+    encoding: 'utf8',
+  });
+  assert.equal(writerProc.status, 0, writerProc.stderr);
+  const { signed, fake } = JSON.parse(writerProc.stdout.trim().split('\n').pop());
+  const now = Date.now();
+  assert.ok(Math.abs(signed - now) < 2000, `signed at ${new Date(signed).toISOString()}, real ${new Date(now).toISOString()}`);
+  const threeDays = 3 * 86400 * 1000;
+  assert.ok(Math.abs(now - fake - threeDays) < 5000, `the child's clock was not faked: ${new Date(fake).toISOString()}`);
+});
+
+test('errors carry the WIT case as code', () => {
+  const s = new Signer({ clock: fixedClock(Date.UTC(2015, 7, 30)) });
+  assert.throws(() => s.sign({ ...request, url: 'ftp://x/' }, credentials), (e) => e instanceof SignError && e.code === 'invalid-url');
+  assert.throws(() => s.sign({ ...request, method: 'G T' }, credentials), (e) => e.code === 'invalid-method');
+  assert.throws(() => s.sign(request, { accessKeyId: 'a' }), (e) => e.code === 'invalid-credentials');
+  assert.throws(() => s.sign(request, { ...credentials, secretAccessKey: '' }), (e) => !/wJalr/.test(e.message));
+  const down = new Signer({
+    clock: () => {
+      throw new ClockError('ntp: no reply');
+    },
+  });
+  assert.throws(() => down.sign(request, credentials), (e) => e.code === 'clock-unavailable' && /no reply/.test(e.message));
+});
+
+/** A UDP responder on 127.0.0.1 answering each request with `reply(request)` (or silence). */
+async function scripted(reply) {
+  const socket = dgram.createSocket('udp4');
+  socket.on('message', (msg, rinfo) => {
+    const out = reply(msg);
+    if (out) socket.send(out, rinfo.port, rinfo.address);
+  });
+  await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return { server: `127.0.0.1:${socket.address().port}`, close: () => socket.close() };
+}
+
+function goodReply(req, unixMs = Date.now()) {
+  const p = Buffer.alloc(48);
+  p[0] = 0b00100100;
+  p[1] = 2;
+  p.writeUInt32BE(0x10, 4);
+  p.writeUInt32BE(0x10, 8);
+  req.copy(p, 24, 40, 48);
+  const ts = ntpTimestamp(BigInt(unixMs) * 1_000_000n);
+  p.writeBigUInt64BE(ts, 32);
+  p.writeBigUInt64BE(ts, 40);
+  return p;
+}
+
+test('NTP: a good reply is the real time; each bad one is rejected for its reason', async () => {
+  const cases = [
+    ['good', (q) => goodReply(q), null],
+    ['rate', (q) => Object.assign(goodReply(q), { 1: 0 }).fill(0x52, 12, 13).fill(0x41, 13, 14).fill(0x54, 14, 15).fill(0x45, 15, 16), 'kiss-of-death'],
+    ['origin', (q) => goodReply(q).fill(7, 24, 32), 'origin-mismatch'],
+    ['mode 3', (q) => Object.assign(goodReply(q), { 0: 0b00100011 }), 'wrong-mode'],
+    ['zero transmit', (q) => goodReply(q).fill(0, 40, 48), 'zero-transmit'],
+    ['stratum 16', (q) => Object.assign(goodReply(q), { 1: 16 }), 'stratum'],
+    ['truncated', (q) => goodReply(q).subarray(0, 20), 'truncated'],
+    ['silence', () => null, 'timeout'],
+  ];
+  for (const [what, reply, code] of cases) {
+    const { server, close } = await scripted(reply);
+    try {
+      if (code === null) {
+        const m = await query(server, { timeoutMs: 500 });
+        assert.ok(Math.abs(Number(m.realNanos / 1_000_000n) - Date.now()) < 100, what);
+      } else {
+        await assert.rejects(query(server, { timeoutMs: 300 }), (e) => e.code === code, what);
+      }
+    } finally {
+      close();
+    }
+  }
+});
+
+test('NTP: the clock follows a server two days ahead and the 2036 era boundary', async () => {
+  const ahead = await scripted((q) => goodReply(q, Date.now() + 2 * 86400_000));
+  const clock = await ntpClock([ahead.server], { timeoutMs: 500 });
+  try {
+    const signed = new Signer({ clock }).sign(request, credentials).signingTime.getTime();
+    assert.ok(Math.abs(signed - (Date.now() + 2 * 86400_000)) < 1500, new Date(signed).toISOString());
+  } finally {
+    clock.close();
+    ahead.close();
+  }
+  // Client at era 0's last seconds, server 10 s later in era 1.
+  const end = (1n << 32n) - 2_208_988_800n;
+  const t1 = ntpTimestamp((end - 6n) * 1_000_000_000n);
+  const t3 = ntpTimestamp((end + 4n) * 1_000_000_000n);
+  const reply = Buffer.alloc(48);
+  reply[0] = 0b00100100;
+  reply[1] = 2;
+  reply.writeBigUInt64BE(5n, 24);
+  reply.writeBigUInt64BE(t3, 32);
+  reply.writeBigUInt64BE(t3, 40);
+  assert.equal(measure(parseReply(reply, 5n), t1, t1).offset, 10_000_000_000n);
+});
