@@ -203,6 +203,27 @@ fn component_out_writes_the_embedded_component() {
 }
 
 /// Every bad input: non-zero exit, nothing on stdout, exactly one line on stderr, no panic.
+/// A failing exit, nothing on stdout, one `realsig: error:` line containing `needle`, no
+/// panic and no secret.
+fn assert_one_line_error(what: &str, out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{what}: exit 0");
+    assert!(
+        out.stdout.is_empty(),
+        "{what}: printed {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{what}: not one line: {stderr}");
+    assert!(
+        stderr.starts_with("realsig: error: ") && stderr.contains(needle),
+        "{what}: {stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains(SECRET),
+        "{what}: {stderr}"
+    );
+}
+
 #[test]
 fn bad_input_gets_one_line_and_a_failing_exit() {
     let sign = SIGN_STDIN;
@@ -305,22 +326,7 @@ fn bad_input_gets_one_line_and_a_failing_exit() {
     ];
     for (what, args, env, stdin, needle) in cases {
         let out = realsig(args, env, stdin);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{what}: exit 0");
-        assert!(
-            out.stdout.is_empty(),
-            "{what}: printed {:?}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{what}: not one line: {stderr}");
-        assert!(
-            stderr.starts_with("realsig: error: ") && stderr.contains(needle),
-            "{what}: {stderr}"
-        );
-        assert!(
-            !stderr.contains("panicked") && !stderr.contains(SECRET),
-            "{what}: {stderr}"
-        );
+        assert_one_line_error(what, &out, needle);
     }
 }
 
@@ -530,22 +536,7 @@ fn bad_url_form_input_gets_one_line_and_a_failing_exit() {
     ];
     for (what, args, env, needle) in cases {
         let out = realsig(&args, env, b"");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{what}: exit 0");
-        assert!(
-            out.stdout.is_empty(),
-            "{what}: printed {:?}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{what}: not one line: {stderr}");
-        assert!(
-            stderr.starts_with("realsig: error: ") && stderr.contains(needle),
-            "{what}: {stderr}"
-        );
-        assert!(
-            !stderr.contains("panicked") && !stderr.contains(SECRET),
-            "{what}: {stderr}"
-        );
+        assert_one_line_error(what, &out, needle);
     }
 }
 

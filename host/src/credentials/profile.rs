@@ -103,6 +103,19 @@ impl ProfileProvider {
     }
 }
 
+impl ProfileProvider {
+    /// Nothing usable: an error for a profile asked for by name, "not configured" (the
+    /// chain moves on) for the implicit default.
+    fn missing(&self, reason: String) -> CredentialsError {
+        let provider = self.name.clone();
+        if self.explicit {
+            CredentialsError::Invalid { provider, reason }
+        } else {
+            CredentialsError::NotConfigured { provider, reason }
+        }
+    }
+}
+
 impl ProvideCredentials for ProfileProvider {
     fn provide(&self) -> Result<Provided, CredentialsError> {
         let (creds_path, config_path) = (credentials_file(), config_file());
@@ -118,17 +131,7 @@ impl ProvideCredentials for ProfileProvider {
                 shown(&creds_path),
                 shown(&config_path)
             );
-            return Err(if self.explicit {
-                CredentialsError::Invalid {
-                    provider: self.name.clone(),
-                    reason,
-                }
-            } else {
-                CredentialsError::NotConfigured {
-                    provider: self.name.clone(),
-                    reason,
-                }
-            });
+            return Err(self.missing(reason));
         }
         let get = |key: &str| profile_value(&files, &self.profile, key);
         if let (Some(akid), Some(secret)) = (get("aws_access_key_id"), get("aws_secret_access_key")) {
@@ -148,18 +151,7 @@ impl ProvideCredentials for ProfileProvider {
                 reason: format!("uses {key}, which realsig does not support (use credential_process or static keys)"),
             });
         }
-        let reason = "has no aws_access_key_id/aws_secret_access_key or credential_process".to_owned();
-        Err(if self.explicit {
-            CredentialsError::Invalid {
-                provider: self.name.clone(),
-                reason,
-            }
-        } else {
-            CredentialsError::NotConfigured {
-                provider: self.name.clone(),
-                reason,
-            }
-        })
+        Err(self.missing("has no aws_access_key_id/aws_secret_access_key or credential_process".to_owned()))
     }
 
     fn name(&self) -> &str {
