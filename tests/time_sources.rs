@@ -209,13 +209,10 @@ fn after_the_first_sync_signing_never_waits_for_the_network() {
     let server = ScriptedNtp::start(|request| Some(good_reply(request, SystemTime::now())));
     let clock = clock(server.addr);
     clock.now().expect("first sync");
-    let started = Instant::now();
     for _ in 0..10_000 {
         clock.now().expect("extrapolated");
     }
-    assert_eq!(server.requests(), 1);
-    // 10,000 readings without a round trip: far below one 1 ms loopback exchange each.
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert_eq!(server.requests(), 1, "a reading went to the network");
 }
 
 #[test]

@@ -89,4 +89,3 @@ export function ntpClock(
   servers: string | string[],
   options?: { timeoutMs?: number; pollMs?: number; maxAgeMs?: number },
 ): Promise<Clock & { close(): void }>;
-export const EMPTY_SHA256: string;

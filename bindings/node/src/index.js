@@ -11,21 +11,15 @@ export { SignError, ClockError } from './errors.js';
 export { systemClock, fixedClock, userClock, realtimeFile, chain, defaultClock, parseRealtime } from './clocks.js';
 export { ntpClock } from './ntp.js';
 
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-
-let compiled = null;
-function coreModules() {
-  if (!compiled) {
-    compiled = new Map();
+/** Core modules compiled once per process, shared by every Signer. */
+const compiled = new Map();
+function coreModule(path) {
+  let m = compiled.get(path);
+  if (!m) {
+    m = new WebAssembly.Module(readFileSync(new URL(`../generated/${path}`, import.meta.url)));
+    compiled.set(path, m);
   }
-  return (path) => {
-    let m = compiled.get(path);
-    if (!m) {
-      m = new WebAssembly.Module(readFileSync(new URL(`../generated/${path}`, import.meta.url)));
-      compiled.set(path, m);
-    }
-    return m;
-  };
+  return m;
 }
 
 function urlOf(req) {
@@ -78,7 +72,7 @@ export class Signer {
       this.reading = null;
       return r;
     };
-    const component = instantiate(coreModules(), {
+    const component = instantiate(coreModule, {
       'realsig:sigv4/real-time': {
         realNow() {
           try {
@@ -182,5 +176,3 @@ export function presign(req, credentials, options) {
   shared ??= new Signer();
   return shared.presign(req, credentials, options);
 }
-
-export { EMPTY_SHA256 };

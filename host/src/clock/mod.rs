@@ -20,7 +20,7 @@
 //! kernel's clock without libc: `Instant::now()` is faked by libfaketime too.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 pub mod chain;
@@ -116,6 +116,14 @@ impl std::error::Error for TimeError {
     }
 }
 
+static SYSTEM: OnceLock<Arc<str>> = OnceLock::new();
+static FIXED: OnceLock<Arc<str>> = OnceLock::new();
+
+/// A source name allocated once per process, not once per reading.
+fn static_name(cell: &'static OnceLock<Arc<str>>, name: &str) -> Arc<str> {
+    Arc::clone(cell.get_or_init(|| name.into()))
+}
+
 /// The process clock (`SystemTime::now`).
 ///
 /// Untrusted: it is exactly what libfaketime fakes and what drifts in a sleeping VM. It is
@@ -129,7 +137,7 @@ impl TimeSource for SystemClock {
         Ok(Reading {
             time: SystemTime::now(),
             uncertainty: None,
-            source: "system".into(),
+            source: static_name(&SYSTEM, "system"),
             trusted: false,
         })
     }
@@ -148,7 +156,7 @@ impl TimeSource for FixedClock {
         Ok(Reading {
             time: self.0,
             uncertainty: Some(Duration::ZERO),
-            source: "fixed".into(),
+            source: static_name(&FIXED, "fixed"),
             trusted: true,
         })
     }

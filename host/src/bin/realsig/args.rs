@@ -273,7 +273,7 @@ pub fn signer(clock: Arc<dyn TimeSource>) -> Result<Signer, String> {
 pub fn redact(text: &str, provided: &Provided) -> String {
     match provided.credentials.session_token() {
         Some(token) if !token.is_empty() => {
-            let encoded: String = percent_encode(token);
+            let encoded = percent_encoding::utf8_percent_encode(token, NOT_UNRESERVED).to_string();
             text.replace(token, "** redacted **")
                 .replace(&encoded, "** redacted **")
         }
@@ -281,14 +281,12 @@ pub fn redact(text: &str, provided: &Provided) -> String {
     }
 }
 
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+/// Everything but RFC 3986's unreserved characters: how the token appears in a presigned query.
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// `--verbose` lines for a signature.
 pub fn explain(signed: &realsig::Signed, provided: &Provided, clock: &dyn TimeSource) {
