@@ -1,0 +1,144 @@
+package realsig
+
+// The hand-maintained glue (abi.go) against what it describes: the WIT file it was written
+// for, the embedded module's imports and exports, and the module a fresh build produces.
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// repoRoot is the realsig checkout this module sits in, or "" when it was fetched alone.
+func repoRoot() string {
+	root := filepath.Join("..", "..")
+	if _, err := os.Stat(filepath.Join(root, "wit", "realsig.wit")); err != nil {
+		return ""
+	}
+	return root
+}
+
+func TestGlueWasWrittenForThisWIT(t *testing.T) {
+	root := repoRoot()
+	if root == "" {
+		t.Skip("SKIPPED: not inside the realsig repository, so there is no wit/realsig.wit to compare with")
+	}
+	b, err := os.ReadFile(filepath.Join(root, "wit", "realsig.wit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	if got := hex.EncodeToString(sum[:]); got != witSHA256 {
+		t.Fatalf("wit/realsig.wit changed (sha256 %s, abi.go was checked against %s): review every layout in abi.go "+
+			"against the new WIT, regenerate the module (go generate), then set witSHA256", got, witSHA256)
+	}
+}
+
+func TestEmbeddedModuleHasTheGluesSignatures(t *testing.T) {
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	m, err := rt.CompileModule(ctx, coreModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i32 := api.ValueTypeI32
+	type sig struct{ params, results []api.ValueType }
+	var imports []string
+	for _, f := range m.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		imports = append(imports, mod+"#"+name)
+		if mod+"#"+name == importModule+"#"+importRealNow {
+			if !slices.Equal(f.ParamTypes(), []api.ValueType{i32}) || len(f.ResultTypes()) != 0 {
+				t.Errorf("real-now has type %v -> %v, the glue expects (i32 retptr) -> ()", f.ParamTypes(), f.ResultTypes())
+			}
+		}
+	}
+	if !slices.Equal(imports, []string{importModule + "#" + importRealNow}) {
+		t.Errorf("the module imports %v; the glue supplies only %s#%s", imports, importModule, importRealNow)
+	}
+	want := map[string]sig{
+		exportSign:     {[]api.ValueType{i32}, []api.ValueType{i32}},
+		exportPostSign: {[]api.ValueType{i32}, nil},
+		exportRealloc:  {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}},
+	}
+	exports := m.ExportedFunctions()
+	for name, w := range want {
+		f, ok := exports[name]
+		if !ok {
+			t.Errorf("the module does not export %s", name)
+			continue
+		}
+		if !slices.Equal(f.ParamTypes(), w.params) || !slices.Equal(f.ResultTypes(), w.results) {
+			t.Errorf("%s has type %v -> %v, the glue expects %v -> %v", name, f.ParamTypes(), f.ResultTypes(), w.params, w.results)
+		}
+	}
+	if _, ok := m.ExportedMemories()[exportMemory]; !ok {
+		t.Errorf("the module does not export %q", exportMemory)
+	}
+}
+
+func TestEmbeddedModuleIsTheFreshBuild(t *testing.T) {
+	root := repoRoot()
+	if root == "" {
+		t.Skip("SKIPPED: not inside the realsig repository, so there is nothing to rebuild from")
+	}
+	out := filepath.Join(t.TempDir(), "core.wasm")
+	cmd := exec.Command("cargo", "run", "--quiet", "-p", "realsig", "--", "component", "--core", "--out", out)
+	cmd.Dir = root
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the core module: %v\n%s", err, msg)
+	}
+	fresh, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fresh, coreModule) {
+		t.Fatalf("realsig_core.wasm (%d bytes) is not what the guest builds today (%d bytes): run `go generate` in bindings/go",
+			len(coreModule), len(fresh))
+	}
+}
+
+// Every allocation the glue makes is freed by the guest: 10,000 signatures (with headers, a
+// session token, debug strings) leave the instance's memory the size it was after the first.
+func TestNoGuestMemoryGrowth(t *testing.T) {
+	s, err := NewSigner(WithRealNow(FixedClock(time.Unix(1_700_000_000, 0))), WithPoolSize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	req := &Request{
+		Method: "POST", URL: "https://example.amazonaws.com/a/b?x=1&y=2", Region: "us-east-1", Service: "service",
+		Headers: []Header{{"X-Amz-Meta-One", "1"}, {"Content-Type", "text/plain"}},
+		Body:    []byte("hello"), Options: Options{Debug: true},
+	}
+	creds := Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret", SessionToken: "token"}
+	ctx := context.Background()
+	sign := func() {
+		if _, err := s.SignRequest(ctx, req, creds); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sign()
+	in := <-s.pool
+	before := in.mem.Size()
+	s.pool <- in
+	for range 10_000 {
+		sign()
+	}
+	in = <-s.pool
+	defer func() { s.pool <- in }()
+	if after := in.mem.Size(); after != before {
+		t.Fatalf("guest memory grew from %d to %d bytes over 10,000 signatures", before, after)
+	}
+}

@@ -1,0 +1,223 @@
+package realsig
+
+// Time sources for real-now. A Go program reads the time through the Go runtime, which calls
+// the kernel's vDSO directly, never libc: LD_PRELOAD libfaketime cannot fake it, so the raw
+// clock here is simply time.Now (the test suite checks this under libfaketime). What can still
+// be wrong is the kernel clock itself (a drifted VM): for that, use NTP or the realtime file.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// RealNow returns the real current time, or why it has none. Signing calls it once per
+// signature and fails closed (ErrClockUnavailable) when it returns an error. It must be safe
+// for concurrent use.
+type RealNow func() (time.Time, error)
+
+// RealtimeEnv names the environment variable holding the path of libfaketimefs's realtime
+// file.
+const RealtimeEnv = "FAKETIME_REALTIME_FILE"
+
+// RawClock reads the kernel's CLOCK_REALTIME through the Go runtime (not libc, so not faked by
+// libfaketime).
+func RawClock() RealNow { return func() (time.Time, error) { return time.Now(), nil } }
+
+// FixedClock always returns t: tests and replays.
+func FixedClock(t time.Time) RealNow { return func() (time.Time, error) { return t, nil } }
+
+// Chain tries sources in order; the first that gives a time wins. The error lists every
+// source's reason.
+func Chain(sources ...RealNow) RealNow {
+	return func() (time.Time, error) {
+		var tried []string
+		for _, s := range sources {
+			t, err := readClock(s)
+			if err == nil {
+				return t, nil
+			}
+			tried = append(tried, err.Error())
+		}
+		return time.Time{}, fmt.Errorf("no source has a trustworthy time (tried %s)", strings.Join(tried, "; "))
+	}
+}
+
+// DefaultClock is what NewSigner uses without WithRealNow: the realtime file when
+// $FAKETIME_REALTIME_FILE is set, then the raw clock. The same chain as the reference host.
+func DefaultClock() RealNow {
+	if os.Getenv(RealtimeEnv) != "" {
+		return Chain(RealtimeFile(""), RawClock())
+	}
+	return RawClock()
+}
+
+// RealtimeOption configures RealtimeFile.
+type RealtimeOption func(*realtimeFile)
+
+// AllowStatic accepts a realtime file that never advances (a snapshot). Without it such a file
+// is refused, because a live libfaketimefs file always advances.
+func AllowStatic() RealtimeOption { return func(f *realtimeFile) { f.allowStatic = true } }
+
+// RealtimeFile reads libfaketimefs's realtime file (path, or $FAKETIME_REALTIME_FILE when path
+// is empty) on every call, with the same rules as the reference host: the text is Unix seconds
+// `\s*\d+(\.\d+)?\s*`, truncated to nanoseconds; the value is trusted only once it has been
+// seen to advance with the monotonic clock (a fraction within 20 ms, whole seconds within
+// 1.2 s), and later reads must stay in step with that anchor.
+func RealtimeFile(path string, opts ...RealtimeOption) RealNow {
+	f := &realtimeFile{path: path}
+	for _, o := range opts {
+		o(f)
+	}
+	return f.now
+}
+
+type realtimeFile struct {
+	path        string
+	allowStatic bool
+	mu          sync.Mutex
+	anchor      *realtimeSample
+}
+
+type realtimeSample struct {
+	mono        time.Time // carries Go's monotonic reading
+	nanos       int64
+	hasFraction bool
+}
+
+var realtimeText = regexp.MustCompile(`^[\t\n\v\f\r ]*(\d+)(?:\.(\d+))?[\t\n\v\f\r ]*$`)
+
+// ParseRealtime parses a realtime file's text: Unix seconds with an optional fraction,
+// truncated to nanoseconds without a float. It also says whether a fraction was present.
+func ParseRealtime(text string) (nanos int64, hasFraction bool, err error) {
+	if strings.TrimSpace(text) == "" {
+		return 0, false, errors.New("the file is empty")
+	}
+	m := realtimeText.FindStringSubmatch(text)
+	if m == nil {
+		shown := strings.TrimSpace(text)
+		if len(shown) > 32 {
+			shown = shown[:32]
+		}
+		return 0, false, fmt.Errorf("expected Unix seconds like 1795341747.123456, found %q", shown)
+	}
+	const maxSeconds = int64((1<<63 - 1) / int64(time.Second))
+	var secs int64
+	for _, c := range m[1] {
+		secs = secs*10 + int64(c-'0')
+		if secs > maxSeconds {
+			return 0, false, fmt.Errorf("%s seconds is out of range", m[1])
+		}
+	}
+	frac := m[2]
+	if len(frac) > 9 {
+		frac = frac[:9]
+	}
+	var ns int64
+	for i := range 9 {
+		ns *= 10
+		if i < len(frac) {
+			ns += int64(frac[i] - '0')
+		}
+	}
+	return secs*1e9 + ns, m[2] != "", nil
+}
+
+func (f *realtimeFile) source() string {
+	p := f.path
+	if p == "" {
+		p = os.Getenv(RealtimeEnv)
+	}
+	if f.allowStatic {
+		return "faketimefs-static:" + p
+	}
+	return "faketimefs:" + p
+}
+
+func (f *realtimeFile) read(path string) (realtimeSample, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return realtimeSample{}, fmt.Errorf("%s: cannot read the file: %w", f.source(), err)
+	}
+	defer file.Close()
+	buf, err := io.ReadAll(io.LimitReader(file, 257))
+	if err != nil {
+		return realtimeSample{}, fmt.Errorf("%s: cannot read the file: %w", f.source(), err)
+	}
+	if len(buf) > 256 {
+		return realtimeSample{}, fmt.Errorf("%s: longer than 256 bytes: not a realtime file", f.source())
+	}
+	mono := time.Now()
+	nanos, frac, err := ParseRealtime(string(buf))
+	if err != nil {
+		return realtimeSample{}, fmt.Errorf("%s: %w", f.source(), err)
+	}
+	return realtimeSample{mono: mono, nanos: nanos, hasFraction: frac}, nil
+}
+
+// together says whether b follows a as the monotonic clock says it should: within the
+// file's resolution plus 5 ms plus 1000 ppm of the elapsed time.
+func together(a, b realtimeSample) bool {
+	elapsed := b.mono.Sub(a.mono).Nanoseconds()
+	advance := b.nanos - a.nanos
+	if elapsed < 0 || advance < 0 {
+		return false
+	}
+	gap := advance - elapsed
+	if gap < 0 {
+		gap = -gap
+	}
+	resolution := int64(time.Second)
+	if a.hasFraction && b.hasFraction {
+		resolution = int64(time.Millisecond)
+	}
+	return gap <= resolution+5*int64(time.Millisecond)+elapsed/1000
+}
+
+func (f *realtimeFile) now() (time.Time, error) {
+	path := f.path
+	if path == "" {
+		path = os.Getenv(RealtimeEnv)
+		if path == "" {
+			return time.Time{}, fmt.Errorf("faketimefs: no path given and $%s is not set", RealtimeEnv)
+		}
+	}
+	latest, err := f.read(path)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if f.allowStatic {
+		return time.Unix(0, latest.nanos).UTC(), nil
+	}
+	f.mu.Lock()
+	anchor := f.anchor
+	f.mu.Unlock()
+	if anchor != nil && together(*anchor, latest) {
+		return time.Unix(0, latest.nanos).UTC(), nil
+	}
+	// Prove it: a fraction moves within 20 ms, whole seconds within 1.2 s.
+	window, step := 1200*time.Millisecond, 50*time.Millisecond
+	if latest.hasFraction {
+		window, step = 20*time.Millisecond, 2*time.Millisecond
+	}
+	probe := latest
+	for probe.nanos == latest.nanos && probe.mono.Sub(latest.mono) < window {
+		time.Sleep(step)
+		if probe, err = f.read(path); err != nil {
+			return time.Time{}, err
+		}
+	}
+	if probe.nanos != latest.nanos && together(latest, probe) {
+		f.mu.Lock()
+		f.anchor = &probe
+		f.mu.Unlock()
+		return time.Unix(0, probe.nanos).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("%s: stale snapshot: the value did not advance with the monotonic clock; "+
+		"a live libfaketimefs file does (use AllowStatic() to sign with a fixed snapshot)", f.source())
+}
