@@ -79,19 +79,19 @@ const (
 const (
 	retTag = 0 // 0 ok, 1 err
 	// ok: record signed-request at 8
-	retHeaders          = 8  // headers: list<added-header>
-	retURL              = 16 // url: string
-	retSignature        = 24 // signature: string
-	retSeconds          = 32 // signing-time.seconds: u64
-	retNanoseconds      = 40 // signing-time.nanoseconds: u32
-	retCanonicalTag     = 48 // canonical-request: option<string>
-	retCanonicalVal     = 52
-	retStringToSignTag  = 60 // string-to-sign: option<string>
-	retStringToSignVal  = 64
-	retSize             = 72
-	retErrTag           = 8  // err: variant sign-error, tag u8
-	retErrMessage       = 12 //   every case carries a string
-	addedHeaderSize     = 20 // record added-header { name: string, value: string, sensitive: bool }
+	retHeaders           = 8  // headers: list<added-header>
+	retURL               = 16 // url: string
+	retSignature         = 24 // signature: string
+	retSeconds           = 32 // signing-time.seconds: u64
+	retNanoseconds       = 40 // signing-time.nanoseconds: u32
+	retCanonicalTag      = 48 // canonical-request: option<string>
+	retCanonicalVal      = 52
+	retStringToSignTag   = 60 // string-to-sign: option<string>
+	retStringToSignVal   = 64
+	retSize              = 72
+	retErrTag            = 8  // err: variant sign-error, tag u8
+	retErrMessage        = 12 //   every case carries a string
+	addedHeaderSize      = 20 // record added-header { name: string, value: string, sensitive: bool }
 	addedHeaderSensitive = 16
 )
 
@@ -241,12 +241,12 @@ func (in *instance) callSign(ctx context.Context, req *abiRequest, creds *Creden
 		}
 		list := in.list[:need]
 		for i, h := range req.headers {
-			p, l, err := in.lowerString(ctx, h.Name, CodeInvalidHeaderName, fmt.Sprintf("header name %d", i+1))
+			p, l, err := in.lowerString(ctx, h.Name, CodeInvalidHeaderName, "a header name")
 			if err != nil {
 				return nil, err
 			}
 			putStr(list, i*headerSize, p, l)
-			if p, l, err = in.lowerString(ctx, h.Value, CodeInvalidHeaderValue, fmt.Sprintf("the value of header %q", h.Name)); err != nil {
+			if p, l, err = in.lowerString(ctx, h.Value, CodeInvalidHeaderValue, "a header value"); err != nil {
 				return nil, err
 			}
 			putStr(list, i*headerSize+8, p, l)
@@ -361,11 +361,11 @@ func (in *instance) liftSigned(ret uint32) (*abiSigned, error) {
 	}
 	out.signingTime = time.Unix(int64(secs), int64(nanos)).UTC()
 	for _, opt := range [...]struct {
-		tag int
-		dst *string
-	}{{retCanonicalTag, &out.canonicalRequest}, {retStringToSignTag, &out.stringToSign}} {
+		tag, val int
+		dst      *string
+	}{{retCanonicalTag, retCanonicalVal, &out.canonicalRequest}, {retStringToSignTag, retStringToSignVal, &out.stringToSign}} {
 		if r[opt.tag] == 1 {
-			if *opt.dst, err = str(opt.tag + 4); err != nil {
+			if *opt.dst, err = str(opt.val); err != nil {
 				return nil, err
 			}
 		}

@@ -107,7 +107,7 @@ func (c *NTPClock) Now() (time.Time, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.est == nil || time.Since(c.est.anchor) >= c.maxAge {
-		return time.Time{}, fmt.Errorf("ntp:%s: %w", c.names(), c.lastErr)
+		return time.Time{}, fmt.Errorf("ntp: %w", c.lastErr)
 	}
 	return c.est.real.Add(time.Since(c.est.anchor)), nil
 }
@@ -120,14 +120,6 @@ func (c *NTPClock) Uncertainty() time.Duration {
 		return 0
 	}
 	return c.est.uncertainty + time.Since(c.est.anchor)*driftPPM/1e6
-}
-
-func (c *NTPClock) names() string {
-	var names []string
-	for _, s := range c.servers {
-		names = append(names, s.addr)
-	}
-	return strings.Join(names, "+")
 }
 
 // startSync starts a sync unless one runs (single flight) and returns its done channel.

@@ -124,7 +124,7 @@ func (s *Signer) SignRequest(ctx context.Context, req *Request, creds Credential
 	}, nil
 }
 
-// Headers the Go HTTP stack or proxies set or rewrite after signing; left unsigned, as
+// Headers the Go HTTP stack or proxies set or rewrite after signing: left unsigned, as
 // aws-sdk-go-v2's signer does.
 var unsignedHeaders = map[string]bool{
 	"Authorization":     true,
@@ -132,6 +132,31 @@ var unsignedHeaders = map[string]bool{
 	"X-Amzn-Trace-Id":   true,
 	"Expect":            true,
 	"Transfer-Encoding": true,
+}
+
+// Headers the signature sets (http.Header spelling): any already on the request (from an
+// earlier signature) are not passed in and are removed before the new ones are set.
+var signatureHeaders = map[string]string{
+	"authorization":        "Authorization",
+	"x-amz-date":           "X-Amz-Date",
+	"x-amz-security-token": "X-Amz-Security-Token",
+	"x-amz-content-sha256": "X-Amz-Content-Sha256",
+}
+
+// setSigned removes what an earlier signature left on r and sets the new headers.
+func setSigned(r *http.Request, headers []SignedHeader) {
+	for _, name := range signatureHeaders {
+		if name != "X-Amz-Content-Sha256" {
+			delete(r.Header, name)
+		}
+	}
+	for _, h := range headers {
+		name, ok := signatureHeaders[h.Name]
+		if !ok {
+			name = http.CanonicalHeaderKey(h.Name)
+		}
+		r.Header[name] = []string{h.Value}
+	}
 }
 
 // fromHTTP describes r as a Request. The payload hash comes from an X-Amz-Content-Sha256
@@ -168,7 +193,7 @@ func fromHTTP(r *http.Request, region, service string, opts []func(*Options)) (*
 		req.Headers = append(req.Headers, Header{"content-length", strconv.FormatInt(r.ContentLength, 10)})
 	}
 	for name, values := range r.Header {
-		if unsignedHeaders[name] || strings.EqualFold(name, "content-length") {
+		if unsignedHeaders[name] || name == "X-Amz-Date" || name == "X-Amz-Security-Token" || strings.EqualFold(name, "content-length") {
 			continue
 		}
 		for _, v := range values {
@@ -211,9 +236,7 @@ func (s *Signer) Sign(ctx context.Context, r *http.Request, creds Credentials, r
 	if err != nil {
 		return err
 	}
-	for _, h := range signed.Headers {
-		r.Header.Set(h.Name, h.Value)
-	}
+	setSigned(r, signed.Headers)
 	return nil
 }
 
@@ -234,8 +257,6 @@ func (s *Signer) Presign(ctx context.Context, r *http.Request, creds Credentials
 	if err != nil {
 		return "", err
 	}
-	for _, h := range signed.Headers {
-		r.Header.Set(h.Name, h.Value)
-	}
+	setSigned(r, signed.Headers)
 	return signed.URL, nil
 }

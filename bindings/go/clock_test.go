@@ -1,0 +1,213 @@
+package realsig
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func near(t *testing.T, got, want time.Time, within time.Duration) {
+	t.Helper()
+	if d := got.Sub(want); d > within || d < -within {
+		t.Fatalf("got %s, want %s within %s (off by %s)", got.Format(time.RFC3339Nano), want.Format(time.RFC3339Nano), within, d)
+	}
+}
+
+func TestParseRealtime(t *testing.T) {
+	for _, c := range []struct {
+		text  string
+		nanos int64
+		frac  bool
+	}{
+		{"1795341747", 1795341747_000000000, false},
+		{"1795341747\n", 1795341747_000000000, false},
+		{" 1795341747.5 ", 1795341747_500000000, true},
+		{"1795341747.12345678901234567890123456789012", 1795341747_123456789, true},
+		{"0.000000001", 1, true},
+	} {
+		nanos, frac, err := ParseRealtime(c.text)
+		if err != nil || nanos != c.nanos || frac != c.frac {
+			t.Errorf("%q: got %d %v %v, want %d %v", c.text, nanos, frac, err, c.nanos, c.frac)
+		}
+	}
+	for _, bad := range []string{"", "  \n", "abc", "1795341747.", ".5", "-1", "1e9", "1795341747 1", "99999999999999999999"} {
+		if _, _, err := ParseRealtime(bad); err == nil {
+			t.Errorf("%q: accepted", bad)
+		}
+	}
+}
+
+func TestRealtimeFileLive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "realtime")
+	startRealtimeWriter(t, path, time.Hour) // the file, not the process clock, is the truth
+	now := RealtimeFile(path)
+	got, err := now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, got, time.Now().Add(time.Hour), 50*time.Millisecond)
+	for range 100 { // proven once; later reads stay in step without probing
+		if _, err := now(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestRealtimeFileWholeSeconds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "realtime")
+	stop := make(chan struct{})
+	defer close(stop)
+	write := func() { atomicWrite(path, strconv.FormatInt(time.Now().Unix(), 10)+"\n") }
+	write()
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+				write()
+			}
+		}
+	}()
+	got, err := RealtimeFile(path)()
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, got, time.Now(), 1100*time.Millisecond)
+}
+
+func TestRealtimeFileRefusals(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for name, c := range map[string]struct {
+		path, want string
+	}{
+		"stale fraction": {write("stale", "1700000000.123456789"), "stale snapshot"},
+		"stale integer":  {write("stale-int", "1700000000\n"), "stale snapshot"},
+		"garbage":        {write("garbage", "not a time"), "expected Unix seconds"},
+		"empty":          {write("empty", ""), "the file is empty"},
+		"too long":       {write("long", strings.Repeat("1", 300)), "longer than 256 bytes"},
+		"missing":        {filepath.Join(dir, "missing"), "cannot read the file"},
+		"directory":      {dir, "cannot read the file"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := RealtimeFile(c.path)()
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "faketimefs:"+c.path) {
+				t.Fatalf("got %v, want an error naming the file and saying %q", err, c.want)
+			}
+		})
+	}
+	got, err := RealtimeFile(filepath.Join(dir, "stale"), AllowStatic())()
+	if err != nil || !got.Equal(time.Unix(1700000000, 123456789)) {
+		t.Fatalf("AllowStatic: %s %v", got, err)
+	}
+}
+
+func TestRealtimeFileThatFreezesIsCaught(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "realtime")
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				now := time.Now()
+				atomicWrite(path, fmt.Sprintf("%d.%09d", now.Unix(), now.Nanosecond()))
+			}
+		}
+	}()
+	time.Sleep(10 * time.Millisecond)
+	now := RealtimeFile(path)
+	if _, err := now(); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	<-done
+	time.Sleep(30 * time.Millisecond)
+	if _, err := now(); err == nil || !strings.Contains(err.Error(), "stale snapshot") {
+		t.Fatalf("a frozen file was accepted: %v", err)
+	}
+}
+
+func TestDefaultClockUsesTheRealtimeFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "realtime")
+	startRealtimeWriter(t, path, -72*time.Hour)
+	t.Setenv(RealtimeEnv, path)
+	s, err := NewSigner() // DefaultClock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out, err := s.SignRequest(context.Background(), goodRequest(), testCreds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, out.SigningTime, time.Now().Add(-72*time.Hour), time.Second)
+
+	t.Setenv(RealtimeEnv, filepath.Join(t.TempDir(), "gone"))
+	s2, _ := NewSigner(WithRealNow(Chain(RealtimeFile(""))))
+	defer s2.Close()
+	if _, err := s2.SignRequest(context.Background(), goodRequest(), testCreds); !errors.Is(err, ErrClockUnavailable) || !strings.Contains(err.Error(), "gone") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// The Go runtime reads the clock through the vDSO, not libc: libfaketime, preloaded into this
+// (dynamically linked, cgo) test binary, fakes `date` but not RawClock. The child half runs
+// in a re-executed test binary.
+func TestRawClockIgnoresLibfaketime(t *testing.T) {
+	if os.Getenv("REALSIG_FAKETIME_CHILD") == "1" {
+		s, err := NewSigner(WithRealNow(RawClock()), WithCompilationCacheDir(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		out, err := s.SignRequest(context.Background(), goodRequest(), testCreds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("REALSIG_CHILD %d\n", out.SigningTime.Unix())
+		return
+	}
+	env := append(os.Environ(), "LD_PRELOAD="+libfaketime(t), "FAKETIME=-3d")
+	date := exec.Command("date", "+%s")
+	date.Env = env
+	dateOut, err := date.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	faked, _ := strconv.ParseInt(strings.TrimSpace(string(dateOut)), 10, 64)
+	if d := time.Now().Unix() - faked; d < 3*86400-5 || d > 3*86400+5 {
+		t.Fatalf("libfaketime is not in effect: date says %d, %d s from now", faked, d)
+	}
+	child := exec.Command(os.Args[0], "-test.run=^TestRawClockIgnoresLibfaketime$", "-test.count=1")
+	child.Env = append(env, "REALSIG_FAKETIME_CHILD=1")
+	out, err := child.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	_, after, ok := strings.Cut(string(out), "REALSIG_CHILD ")
+	if !ok {
+		t.Fatalf("child printed no time:\n%s", out)
+	}
+	signed, _ := strconv.ParseInt(strings.Fields(after)[0], 10, 64)
+	if d := time.Now().Unix() - signed; d < -2 || d > 5 {
+		t.Fatalf("under FAKETIME=-3d the child signed at %d, %d s from the real time", signed, d)
+	}
+}

@@ -1,0 +1,223 @@
+package realsig
+
+// Time servers for the tests, all on 127.0.0.1 and stopped by t.Cleanup: chrony (Debian's
+// `chrony`), a scripted SNTP responder, a libfaketimefs-style realtime file writer, and where
+// libfaketime lives.
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// libfaketime is libfaketime's preload library (Debian `libfaketime`, installed by .ci/run).
+func libfaketime(t testing.TB) string {
+	for _, p := range []string{
+		"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+		"/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+		"/usr/lib/faketime/libfaketime.so.1",
+	} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Fatal("libfaketime is not installed (apt-get install libfaketime; .ci/run does)")
+	return ""
+}
+
+func freeUDPPort(t testing.TB) int {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// startChrony runs chronyd serving NTP on 127.0.0.1 (never touching the system clock), with
+// `local` its own clock is served at stratum 8; fake (e.g. "+2d") runs it under libfaketime.
+func startChrony(t testing.TB, local bool, fake string) string {
+	chronyd := ""
+	for _, p := range []string{"/usr/sbin/chronyd", "/sbin/chronyd"} {
+		if _, err := os.Stat(p); err == nil {
+			chronyd = p
+		}
+	}
+	if chronyd == "" {
+		t.Fatal("chronyd is not installed (apt-get install chrony; .ci/run does)")
+	}
+	dir := t.TempDir()
+	port := freeUDPPort(t)
+	conf := fmt.Sprintf("port %d\nbindaddress 127.0.0.1\nallow 127.0.0.1\ncmdport 0\nbindcmdaddress /\npidfile %s\n",
+		port, filepath.Join(dir, "chronyd.pid"))
+	if local {
+		conf += "local stratum 8\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "chrony.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-d", "-x", "-f", filepath.Join(dir, "chrony.conf")}
+	if os.Geteuid() != 0 {
+		args = append(args, "-U")
+	}
+	cmd := exec.Command(chronyd, args...)
+	if fake != "" {
+		// On chronyd itself, not the `faketime` wrapper (which forks).
+		cmd.Env = append(os.Environ(), "LD_PRELOAD="+libfaketime(t), "FAKETIME="+fake)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	// Until it answers (anything, even "unsynchronised").
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("udp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := make([]byte, 48)
+		req[0] = 4<<3 | 3
+		c.SetDeadline(time.Now().Add(200 * time.Millisecond))
+		c.Write(req)
+		_, err = c.Read(make([]byte, 128))
+		c.Close()
+		if err == nil {
+			return addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("chronyd did not answer on %s within 10 s: %v", addr, err)
+		}
+	}
+}
+
+// ntpEpochOffset is the seconds from 1900 (NTP) to 1970 (Unix).
+const ntpEpochOffset = 2208988800
+
+func ntpTimestamp(t time.Time) uint64 {
+	secs := uint64(t.Unix() + ntpEpochOffset)
+	frac := uint64(t.Nanosecond()) << 32 / 1e9
+	return secs<<32 | frac
+}
+
+// reply is what a scripted server answers to one request; nil means stay silent.
+type reply func(req []byte) []byte
+
+// goodReply answers as a synchronised stratum-2 server whose clock is real+offset.
+func goodReply(offset time.Duration) reply {
+	return func(req []byte) []byte {
+		now := time.Now().Add(offset)
+		b := make([]byte, 48)
+		b[0] = 0<<6 | 4<<3 | 4                                                  // LI 0, version 4, mode 4 (server)
+		b[1] = 2                                                                // stratum
+		b[2] = 6                                                                // poll
+		b[3] = 0xEC                                                             // precision ~2^-20 s
+		binary.BigEndian.PutUint32(b[4:], 0x00000010)                           // root delay (~0.24 ms)
+		binary.BigEndian.PutUint32(b[8:], 0x00000010)                           // root dispersion
+		copy(b[12:16], []byte{127, 0, 0, 1})                                    // reference id
+		binary.BigEndian.PutUint64(b[16:], ntpTimestamp(now.Add(-time.Second))) // reference time
+		copy(b[24:32], req[40:48])                                              // origin = the client's transmit
+		binary.BigEndian.PutUint64(b[32:], ntpTimestamp(now))                   // receive
+		binary.BigEndian.PutUint64(b[40:], ntpTimestamp(now))                   // transmit
+		return b
+	}
+}
+
+// kiss answers with a Kiss-o'-Death code.
+func kiss(code string) reply {
+	return func(req []byte) []byte {
+		b := goodReply(0)(req)
+		b[0] = 3<<6 | 4<<3 | 4
+		b[1] = 0
+		copy(b[12:16], code)
+		return b
+	}
+}
+
+// edited answers a good reply changed by edit.
+func edited(edit func([]byte)) reply {
+	return func(req []byte) []byte {
+		b := goodReply(0)(req)
+		edit(b)
+		return b
+	}
+}
+
+type scriptedNTP struct {
+	addr     string
+	requests atomic.Int64
+}
+
+// startScriptedNTP answers every request with r on 127.0.0.1.
+func startScriptedNTP(t testing.TB, r reply) *scriptedNTP {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &scriptedNTP{addr: c.LocalAddr().String()}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		buf := make([]byte, 512)
+		for {
+			n, from, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			s.requests.Add(1)
+			if n < 48 {
+				continue
+			}
+			if out := r(buf[:n]); out != nil {
+				c.WriteTo(out, from)
+			}
+		}
+	}()
+	t.Cleanup(func() { c.Close(); wg.Wait() })
+	return s
+}
+
+// startRealtimeWriter rewrites path with real+offset about every 0.2 ms, as libfaketimefs's
+// file reads: fractional seconds (32 digits), no newline. (libfaketimefs computes the value
+// on each read; a plain file must be rewritten often enough that its staleness stays well
+// inside the reader's 6 ms tolerance, also on a loaded 2-core machine.)
+func startRealtimeWriter(t testing.TB, path string, offset time.Duration) {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	write := func() {
+		now := time.Now().Add(offset)
+		atomicWrite(path, fmt.Sprintf("%d.%09d00000000000000000000000", now.Unix(), now.Nanosecond()))
+	}
+	write()
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				write()
+				time.Sleep(200 * time.Microsecond)
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+}
+
+// atomicWrite replaces path's content in one step (a reader of libfaketimefs's FUSE file never
+// sees a half-written value either).
+func atomicWrite(path, text string) {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(text), 0o644); err == nil {
+		os.Rename(tmp, path)
+	}
+}
