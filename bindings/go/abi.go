@@ -131,6 +131,9 @@ type abiRequest struct {
 	debug           bool
 }
 
+// The header names the component returns, so lifting them allocates nothing.
+var signatureHeaderNames = [...]string{"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"}
+
 // abiSigned is the lifted ok case of `sign`.
 type abiSigned struct {
 	headers          []SignedHeader
@@ -306,7 +309,7 @@ func (in *instance) callSign(ctx context.Context, req *abiRequest, creds *Creden
 		return nil, fmt.Errorf("%w: %w", errGuest, err)
 	}
 	ret := uint32(in.stack[0])
-	out, liftErr := in.liftSigned(ret)
+	out, liftErr := in.liftSigned(ret, req.url)
 	in.stack[0] = uint64(ret)
 	if err := in.post.CallWithStack(ctx, in.stack[:]); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", errGuest, exportPostSign, err)
@@ -316,7 +319,7 @@ func (in *instance) callSign(ctx context.Context, req *abiRequest, creds *Creden
 
 // liftSigned reads the result<signed-request, sign-error> at ret, copying every string out
 // of guest memory.
-func (in *instance) liftSigned(ret uint32) (*abiSigned, error) {
+func (in *instance) liftSigned(ret uint32, inputURL string) (*abiSigned, error) {
 	r, ok := in.mem.Read(ret, retSize)
 	if !ok {
 		return nil, fmt.Errorf("%w: the return area is out of range", errGuest)
@@ -348,7 +351,10 @@ func (in *instance) liftSigned(ret uint32) (*abiSigned, error) {
 
 	out := &abiSigned{}
 	var err error
-	if out.url, err = str(retURL); err != nil {
+	// In header placement the URL comes back unchanged: keep the caller's string.
+	if b, ok := in.mem.Read(binary.LittleEndian.Uint32(r[retURL:]), binary.LittleEndian.Uint32(r[retURL+4:])); ok && string(b) == inputURL {
+		out.url = inputURL
+	} else if out.url, err = str(retURL); err != nil {
 		return nil, err
 	}
 	if out.signature, err = str(retSignature); err != nil {
@@ -380,8 +386,6 @@ func (in *instance) liftSigned(ret uint32) (*abiSigned, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: the returned header list is out of range", errGuest)
 	}
-	// Copied first: lifting strings reads through views of the same memory.
-	list = append([]byte(nil), list...)
 	out.headers = make([]SignedHeader, n)
 	for i := range out.headers {
 		h := list[i*addedHeaderSize:]
@@ -389,6 +393,13 @@ func (in *instance) liftSigned(ret uint32) (*abiSigned, error) {
 			b, ok := in.mem.Read(binary.LittleEndian.Uint32(h[off:]), binary.LittleEndian.Uint32(h[off+4:]))
 			if !ok {
 				return "", fmt.Errorf("%w: a returned header is out of range", errGuest)
+			}
+			if off == 0 {
+				for _, known := range signatureHeaderNames {
+					if string(b) == known { // compared without a copy
+						return known, nil
+					}
+				}
 			}
 			return string(b), nil
 		}
