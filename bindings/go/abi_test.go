@@ -112,11 +112,7 @@ func TestEmbeddedModuleIsTheFreshBuild(t *testing.T) {
 // Every allocation the glue makes is freed by the guest: 10,000 signatures (with headers, a
 // session token, debug strings) leave the instance's memory the size it was after the first.
 func TestNoGuestMemoryGrowth(t *testing.T) {
-	s, err := NewSigner(WithRealNow(FixedClock(time.Unix(1_700_000_000, 0))), WithPoolSize(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testSigner(t, WithRealNow(FixedClock(time.Unix(1_700_000_000, 0))), WithPoolSize(1))
 	req := &Request{
 		Method: "POST", URL: "https://example.amazonaws.com/a/b?x=1&y=2", Region: "us-east-1", Service: "service",
 		Headers: []Header{{"X-Amz-Meta-One", "1"}, {"Content-Type", "text/plain"}},

@@ -118,27 +118,12 @@ func TestRealtimeFileRefusals(t *testing.T) {
 
 func TestRealtimeFileThatFreezesIsCaught(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "realtime")
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-				now := time.Now()
-				atomicWrite(path, fmt.Sprintf("%d.%09d", now.Unix(), now.Nanosecond()))
-			}
-		}
-	}()
-	time.Sleep(10 * time.Millisecond)
+	stop := startRealtimeWriter(t, path, 0)
 	now := RealtimeFile(path)
 	if _, err := now(); err != nil {
 		t.Fatal(err)
 	}
-	close(stop)
-	<-done
+	stop()
 	time.Sleep(30 * time.Millisecond)
 	if _, err := now(); err == nil || !strings.Contains(err.Error(), "stale snapshot") {
 		t.Fatalf("a frozen file was accepted: %v", err)

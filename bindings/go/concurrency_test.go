@@ -19,11 +19,7 @@ import (
 
 func TestConcurrentSigning(t *testing.T) {
 	at := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
-	s, err := NewSigner(WithRealNow(FixedClock(at)), WithPoolSize(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testSigner(t, WithRealNow(FixedClock(at)), WithPoolSize(2))
 	peer := awsv4.NewSigner()
 	const goroutines, each = 8, 200
 	var wg sync.WaitGroup
@@ -63,11 +59,7 @@ func TestConcurrentSigning(t *testing.T) {
 }
 
 func TestFailedInstanceIsReplaced(t *testing.T) {
-	s, err := NewSigner(WithRealNow(FixedClock(time.Unix(1_700_000_000, 0))), WithPoolSize(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testSigner(t, WithRealNow(FixedClock(time.Unix(1_700_000_000, 0))), WithPoolSize(1))
 	ctx := context.Background()
 	broken := <-s.pool
 	broken.mod.Close(ctx) // the next call on it fails inside wazero, like a trap would

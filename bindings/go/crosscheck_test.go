@@ -95,11 +95,7 @@ func TestCrossCheckAwsSdkGoV2(t *testing.T) {
 	t.Logf("seed %d (set REALSIG_SEED to replay)", seed)
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
 	at := time.Date(2026, 11, 23, 13, 14, 15, 0, time.UTC)
-	s, err := NewSigner(WithRealNow(FixedClock(at)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testSigner(t, WithRealNow(FixedClock(at)))
 	peer := awsv4.NewSigner()
 	ctx := context.Background()
 	regions := []string{"us-east-1", "eu-west-3", "ap-southeast-2"}

@@ -23,11 +23,7 @@ func goodRequest() *Request {
 }
 
 func TestBadInputGetsTypedErrors(t *testing.T) {
-	s, err := NewSigner(WithRealNow(FixedClock(time.Unix(1_700_000_000, 0))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testSigner(t, WithRealNow(FixedClock(time.Unix(1_700_000_000, 0))))
 	ctx := context.Background()
 	cases := []struct {
 		name   string
@@ -83,13 +79,9 @@ func TestFailingClockFailsClosed(t *testing.T) {
 		"chain":  Chain(RealtimeFile("/nonexistent/realtime"), func() (time.Time, error) { return time.Time{}, errors.New("second: down") }),
 	} {
 		t.Run(name, func(t *testing.T) {
-			s, err := NewSigner(WithRealNow(clock))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := testSigner(t, WithRealNow(clock))
 			r, _ := http.NewRequest("GET", "https://example.amazonaws.com/", nil)
-			err = s.Sign(context.Background(), r, testCreds, "us-east-1", "service")
+			err := s.Sign(context.Background(), r, testCreds, "us-east-1", "service")
 			if !errors.Is(err, ErrClockUnavailable) {
 				t.Fatalf("got %v, want clock-unavailable", err)
 			}
@@ -118,11 +110,7 @@ func TestCredentialsNeverPrint(t *testing.T) {
 }
 
 func TestHTTPRequestBodies(t *testing.T) {
-	s, err := NewSigner(WithRealNow(FixedClock(time.Unix(1_700_000_000, 0))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testSigner(t, WithRealNow(FixedClock(time.Unix(1_700_000_000, 0))))
 	ctx := context.Background()
 	// A body that cannot be re-read is refused before anything is read from it.
 	r, _ := http.NewRequest("PUT", "https://example.amazonaws.com/k", strings.NewReader("data"))

@@ -40,11 +40,7 @@ func TestNTPChronyUnsynchronised(t *testing.T) {
 
 func TestNTPScriptedGoodReply(t *testing.T) {
 	srv := startScriptedNTP(t, goodReply(time.Hour))
-	s, err := NewSigner(WithRealNow(NTP(srv.addr)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testSigner(t, WithRealNow(NTP(srv.addr)))
 	out, err := s.SignRequest(context.Background(), goodRequest(), testCreds)
 	if err != nil {
 		t.Fatal(err)

@@ -190,8 +190,8 @@ func startScriptedNTP(t testing.TB, r reply) *scriptedNTP {
 // file reads: fractional seconds (32 digits), no newline. (libfaketimefs computes the value
 // on each read; a plain file must be rewritten often enough that its staleness stays well
 // inside the reader's 6 ms tolerance, also on a loaded 2-core machine.)
-func startRealtimeWriter(t testing.TB, path string, offset time.Duration) {
-	stop := make(chan struct{})
+func startRealtimeWriter(t testing.TB, path string, offset time.Duration) (stop func()) {
+	quit := make(chan struct{})
 	done := make(chan struct{})
 	write := func() {
 		now := time.Now().Add(offset)
@@ -202,7 +202,7 @@ func startRealtimeWriter(t testing.TB, path string, offset time.Duration) {
 		defer close(done)
 		for {
 			select {
-			case <-stop:
+			case <-quit:
 				return
 			default:
 				write()
@@ -210,7 +210,10 @@ func startRealtimeWriter(t testing.TB, path string, offset time.Duration) {
 			}
 		}
 	}()
-	t.Cleanup(func() { close(stop); <-done })
+	var once sync.Once
+	stop = func() { once.Do(func() { close(quit); <-done }) }
+	t.Cleanup(stop)
+	return stop
 }
 
 // atomicWrite replaces path's content in one step (a reader of libfaketimefs's FUSE file never

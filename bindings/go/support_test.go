@@ -63,3 +63,14 @@ func readTrimmed(t testing.TB, path string) string {
 	}
 	return strings.TrimRight(string(b), " \t\r\n")
 }
+
+// testSigner is a Signer closed when the test ends.
+func testSigner(t testing.TB, opts ...Option) *Signer {
+	t.Helper()
+	s, err := NewSigner(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}

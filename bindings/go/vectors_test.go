@@ -75,11 +75,7 @@ func TestV4Vectors(t *testing.T) {
 				if form == "query" {
 					req.Expires = time.Duration(vc.Expiration) * time.Second
 				}
-				s, err := NewSigner(WithRealNow(FixedClock(vc.Timestamp)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer s.Close()
+				s := testSigner(t, WithRealNow(FixedClock(vc.Timestamp)))
 				out, err := s.SignRequest(context.Background(), req, Credentials{
 					AccessKeyID: vc.Credentials.AccessKeyID, SecretAccessKey: vc.Credentials.SecretAccessKey, SessionToken: vc.Credentials.Token,
 				})
