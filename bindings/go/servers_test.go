@@ -7,10 +7,13 @@ package realsig
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,13 +35,29 @@ func libfaketime(t testing.TB) string {
 	return ""
 }
 
+// freeUDPPort is a UDP port on 127.0.0.1 that was free a moment ago, for a server to bind. It
+// is taken below the kernel's ephemeral range: an ephemeral port can be handed to a client
+// socket (our own probe) in the moment before the server binds it.
 func freeUDPPort(t testing.TB) int {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v > 10_001 {
+				low = v
+			}
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	span := low - 10_000
+	start := rand.IntN(span)
+	for i := range span {
+		port := 10_000 + (start+i)%span
+		if c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			return port
+		}
+	}
+	t.Fatal("no free UDP port below the ephemeral range")
+	return 0
 }
 
 // startChrony runs chronyd serving NTP on 127.0.0.1 (never touching the system clock), with
@@ -72,12 +91,26 @@ func startChrony(t testing.TB, local bool, fake string) string {
 		// On chronyd itself, not the `faketime` wrapper (which forks).
 		cmd.Env = append(os.Environ(), "LD_PRELOAD="+libfaketime(t), "FAKETIME="+fake)
 	}
+	logPath := filepath.Join(dir, "chronyd.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		logFile.Close()
+		if t.Failed() {
+			log, _ := os.ReadFile(logPath)
+			t.Logf("chronyd's log:\n%s", log)
+		}
+	})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	// Until it answers (anything, even "unsynchronised").
+	// Until it answers.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.Dial("udp", addr)
@@ -88,9 +121,13 @@ func startChrony(t testing.TB, local bool, fake string) string {
 		req[0] = 4<<3 | 3
 		c.SetDeadline(time.Now().Add(200 * time.Millisecond))
 		c.Write(req)
-		_, err = c.Read(make([]byte, 128))
+		reply := make([]byte, 128)
+		n, err := c.Read(reply)
 		c.Close()
-		if err == nil {
+		// Any server reply (mode 4), even "unsynchronised". A reply in client mode is our
+		// own request: the probe's ephemeral port can be the very port chronyd was given,
+		// and a UDP socket connected to its own address receives what it sends.
+		if err == nil && n >= 48 && reply[0]&7 == 4 {
 			return addr
 		}
 		if time.Now().After(deadline) {
@@ -187,15 +224,19 @@ func startScriptedNTP(t testing.TB, r reply) *scriptedNTP {
 }
 
 // startRealtimeWriter rewrites path with real+offset about every 0.2 ms, as libfaketimefs's
-// file reads: fractional seconds (32 digits), no newline. (libfaketimefs computes the value
+// file reads: fractional seconds (32 digits), no newline; or whole seconds and a newline. (libfaketimefs computes the value
 // on each read; a plain file must be rewritten often enough that its staleness stays well
 // inside the reader's 6 ms tolerance, also on a loaded 2-core machine.)
-func startRealtimeWriter(t testing.TB, path string, offset time.Duration) (stop func()) {
+func startRealtimeWriter(t testing.TB, path string, offset time.Duration, wholeSeconds bool) (stop func()) {
 	quit := make(chan struct{})
 	done := make(chan struct{})
 	write := func() {
 		now := time.Now().Add(offset)
-		atomicWrite(path, fmt.Sprintf("%d.%09d00000000000000000000000", now.Unix(), now.Nanosecond()))
+		if wholeSeconds {
+			atomicWrite(path, strconv.FormatInt(now.Unix(), 10)+"\n")
+		} else {
+			atomicWrite(path, fmt.Sprintf("%d.%09d00000000000000000000000", now.Unix(), now.Nanosecond()))
+		}
 	}
 	write()
 	go func() {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use realsig::clock::ntp::packet::Rejection;
 use realsig::clock::ntp::{self, NtpError};
 
 /// libfaketime's preload library (Debian package `libfaketime`, installed by `.ci/run`).
@@ -33,10 +34,25 @@ pub fn faked(program: impl AsRef<std::ffi::OsStr>, offset: &str) -> Command {
     cmd
 }
 
-/// A UDP port on 127.0.0.1 that was free a moment ago.
+/// A UDP port on 127.0.0.1 that was free a moment ago, for a server to bind. It is taken
+/// below the kernel's ephemeral range: an ephemeral port can be handed to a client socket
+/// (our own probe) in the moment before the server binds it.
 pub fn free_udp_port() -> u16 {
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    socket.local_addr().expect("local addr").port()
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768)
+        .max(10_001);
+    let span = u32::from(low - 10_000);
+    let seed = std::process::id()
+        ^ SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+    (0..span)
+        .map(|i| 10_000 + ((seed.wrapping_add(i)) % span) as u16)
+        .find(|&port| UdpSocket::bind(("127.0.0.1", port)).is_ok())
+        .expect("a free UDP port below the ephemeral range")
 }
 
 /// chronyd serving NTP on 127.0.0.1; killed on drop.
@@ -97,7 +113,11 @@ impl Chrony {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             match ntp::query(self.addr, Duration::from_millis(200)) {
-                Ok(_) | Err(NtpError::Rejected(_)) => return, // it answers
+                // It answers. A reply in client mode is our own request: the probe's
+                // ephemeral port can be the very port chronyd was given, and a UDP socket
+                // connected to its own address receives what it sends.
+                Err(NtpError::Rejected(Rejection::WrongMode(_))) => {}
+                Ok(_) | Err(NtpError::Rejected(_)) => return,
                 Err(e) => {
                     if let Ok(Some(status)) = self.child.try_wait() {
                         panic!("chronyd exited ({status}) before answering: {e}");
@@ -198,9 +218,11 @@ impl Drop for ScriptedNtp {
     }
 }
 
-/// Rewrites a file with the real time every few milliseconds, as libfaketimefs's FUSE
+/// Rewrites a file with the real time about every 0.2 ms, as libfaketimefs's FUSE
 /// `realtime` file reads (`1795341747.1234567890123456789012`, no newline), or as whole
-/// seconds with a newline. Stops on drop.
+/// seconds with a newline. Stops on drop. (libfaketimefs computes the value on each read; a
+/// plain file rewritten every 2 ms was, on a loaded 2-core machine, sometimes staler than the
+/// reader's 6 ms tolerance.)
 pub struct RealtimeWriter {
     /// The file.
     pub path: PathBuf,
@@ -228,7 +250,7 @@ impl RealtimeWriter {
         write();
         let thread = std::thread::spawn(move || {
             while !stopped.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(2));
+                std::thread::sleep(Duration::from_micros(200));
                 write();
             }
         });
