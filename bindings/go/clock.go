@@ -84,8 +84,11 @@ type realtimeFile struct {
 	anchor      *realtimeSample
 }
 
+// realtimeSample is one read of the file, bracketed by the monotonic clock: a live file's
+// value is computed somewhere between the open and the end of the read.
 type realtimeSample struct {
-	mono        time.Time // carries Go's monotonic reading
+	opened      time.Time // before the open; carries Go's monotonic reading
+	mono        time.Time // after the read
 	nanos       int64
 	hasFraction bool
 }
@@ -140,6 +143,7 @@ func (f *realtimeFile) source() string {
 }
 
 func (f *realtimeFile) read(path string) (realtimeSample, error) {
+	opened := time.Now()
 	file, err := os.Open(path)
 	if err != nil {
 		return realtimeSample{}, fmt.Errorf("%s: cannot read the file: %w", f.source(), err)
@@ -157,26 +161,32 @@ func (f *realtimeFile) read(path string) (realtimeSample, error) {
 	if err != nil {
 		return realtimeSample{}, fmt.Errorf("%s: %w", f.source(), err)
 	}
-	return realtimeSample{mono: mono, nanos: nanos, hasFraction: frac}, nil
+	return realtimeSample{opened: opened, mono: mono, nanos: nanos, hasFraction: frac}, nil
 }
 
-// together says whether b follows a as the monotonic clock says it should: within the
-// file's resolution plus 5 ms plus 1000 ppm of the elapsed time.
+// together says whether b follows a as the monotonic clock says it should: the advance must
+// fit the time between the two reads (from the end of a to the start of b, up to from the
+// start of a to the end of b), within the file's resolution plus 5 ms plus 1000 ppm. (A
+// reader descheduled during a read widens its own bracket instead of calling a live file
+// stale.) The host's rule, clock/realtime_file.rs.
 func together(a, b realtimeSample) bool {
-	elapsed := b.mono.Sub(a.mono).Nanoseconds()
 	advance := b.nanos - a.nanos
-	if elapsed < 0 || advance < 0 {
+	if advance < 0 || b.mono.Before(a.mono) {
 		return false
 	}
-	gap := advance - elapsed
-	if gap < 0 {
-		gap = -gap
+	shortest := max(b.opened.Sub(a.mono).Nanoseconds(), 0)
+	longest := max(b.mono.Sub(a.opened).Nanoseconds(), 0)
+	var gap int64
+	if advance < shortest {
+		gap = shortest - advance
+	} else if advance > longest {
+		gap = advance - longest
 	}
 	resolution := int64(time.Second)
 	if a.hasFraction && b.hasFraction {
 		resolution = int64(time.Millisecond)
 	}
-	return gap <= resolution+5*int64(time.Millisecond)+elapsed/1000
+	return gap <= resolution+5*int64(time.Millisecond)+longest/1000
 }
 
 func (f *realtimeFile) now() (time.Time, error) {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -223,36 +224,64 @@ func startScriptedNTP(t testing.TB, r reply) *scriptedNTP {
 	return s
 }
 
-// startRealtimeWriter rewrites path with real+offset about every 0.2 ms, as libfaketimefs's
-// file reads: fractional seconds (32 digits), no newline; or whole seconds and a newline. (libfaketimefs computes the value
-// on each read; a plain file must be rewritten often enough that its staleness stays well
-// inside the reader's 6 ms tolerance, also on a loaded 2-core machine.)
+// startRealtimeWriter makes path a libfaketimefs-style realtime file that, like libfaketimefs's
+// FUSE file, computes its value (real+offset) when it is read: fractional seconds (32 digits,
+// no newline), or whole seconds and a newline. It is a FIFO per read: the writer waits for a
+// reader to open the FIFO at path, renames a fresh FIFO over path for the next reader, then
+// takes the time, writes it and closes. (A plain file rewritten every 0.2 ms was, on a loaded
+// 2-core CI machine, sometimes staler than the reader's tolerance.) Readers must take turns,
+// as every test here does. stop leaves a plain file holding the time of the stop: the file
+// freezes.
 func startRealtimeWriter(t testing.TB, path string, offset time.Duration, wholeSeconds bool) (stop func()) {
-	quit := make(chan struct{})
-	done := make(chan struct{})
-	write := func() {
+	text := func() string {
 		now := time.Now().Add(offset)
 		if wholeSeconds {
-			atomicWrite(path, strconv.FormatInt(now.Unix(), 10)+"\n")
-		} else {
-			atomicWrite(path, fmt.Sprintf("%d.%09d00000000000000000000000", now.Unix(), now.Nanosecond()))
+			return strconv.FormatInt(now.Unix(), 10) + "\n"
 		}
+		return fmt.Sprintf("%d.%09d00000000000000000000000", now.Unix(), now.Nanosecond())
 	}
-	write()
+	next := path + ".next"
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Fatalf("mkfifo %s: %v", path, err)
+	}
+	var stopped atomic.Bool
+	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for {
-			select {
-			case <-quit:
+			if err := syscall.Mkfifo(next, 0o644); err != nil {
 				return
-			default:
-				write()
-				time.Sleep(200 * time.Microsecond)
 			}
+			fifo, err := os.OpenFile(path, os.O_WRONLY, 0) // blocks until a reader opens it
+			if err != nil {
+				return
+			}
+			if stopped.Load() {
+				fifo.Close()
+				return
+			}
+			os.Rename(next, path)
+			fifo.WriteString(text()) // one write below PIPE_BUF
+			fifo.Close()
 		}
 	}()
 	var once sync.Once
-	stop = func() { once.Do(func() { close(quit); <-done }) }
+	stop = func() {
+		once.Do(func() {
+			stopped.Store(true)
+			for { // release a writer blocked opening the FIFO
+				if r, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+					r.Close()
+				}
+				select {
+				case <-done:
+					atomicWrite(path, text())
+					return
+				case <-time.After(time.Millisecond):
+				}
+			}
+		})
+	}
 	t.Cleanup(stop)
 	return stop
 }

@@ -218,11 +218,17 @@ impl Drop for ScriptedNtp {
     }
 }
 
-/// Rewrites a file with the real time about every 0.2 ms, as libfaketimefs's FUSE
-/// `realtime` file reads (`1795341747.1234567890123456789012`, no newline), or as whole
-/// seconds with a newline. Stops on drop. (libfaketimefs computes the value on each read; a
-/// plain file rewritten every 2 ms was, on a loaded 2-core machine, sometimes staler than the
-/// reader's 6 ms tolerance.)
+/// A libfaketimefs-style `realtime` file that, like libfaketimefs's FUSE file, computes its
+/// value when it is read (`1795341747.1234567890123456789012`, no newline; or whole seconds
+/// and a newline). Stops on drop.
+///
+/// It is a FIFO per read: the writer thread waits for a reader to open the FIFO at `path`,
+/// renames a fresh FIFO over `path` for the next reader, then takes the time, writes it and
+/// closes, so the reader sees the value and end of file. (Reusing one FIFO would hand a reader
+/// that has not closed yet a second value. The first version rewrote a plain file every 2 ms,
+/// then every 0.2 ms; on a loaded 2-core CI machine the writer thread still went unscheduled
+/// for longer than the reader's 6 ms tolerance and the reader rightly refused the value as
+/// stale.) Readers must take turns, as every test here does.
 pub struct RealtimeWriter {
     /// The file.
     pub path: PathBuf,
@@ -230,28 +236,37 @@ pub struct RealtimeWriter {
     thread: Option<JoinHandle<()>>,
 }
 
+fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().expect("mkfifo (coreutils)");
+    assert!(made.success(), "mkfifo {}: {made}", path.display());
+}
+
 impl RealtimeWriter {
-    /// Starts writing `path` (in the libfaketimefs form unless `whole_seconds`).
+    /// Creates the FIFO at `path` and starts answering reads of it.
     pub fn start(path: PathBuf, whole_seconds: bool) -> Self {
+        mkfifo(&path);
         let stop = Arc::new(AtomicBool::new(false));
         let (stopped, target) = (Arc::clone(&stop), path.clone());
-        let write = move || {
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970");
-            let text = if whole_seconds {
-                format!("{}\n", now.as_secs())
-            } else {
-                format!("{}.{:09}12345678901234567890123", now.as_secs(), now.subsec_nanos())
-            };
-            // Atomic replace: a reader never sees half a value.
-            let tmp = target.with_extension("tmp");
-            std::fs::write(&tmp, text).expect("write realtime");
-            std::fs::rename(&tmp, &target).expect("rename realtime");
-        };
-        write();
+        let next = path.with_extension("next");
         let thread = std::thread::spawn(move || {
-            while !stopped.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_micros(200));
-                write();
+            loop {
+                mkfifo(&next);
+                // Blocks until a reader opens the FIFO (or Drop releases it).
+                let Ok(mut fifo) = std::fs::OpenOptions::new().write(true).open(&target) else {
+                    return;
+                };
+                if stopped.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::fs::rename(&next, &target).expect("rename the next FIFO");
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970");
+                let text = if whole_seconds {
+                    format!("{}\n", now.as_secs())
+                } else {
+                    format!("{}.{:09}12345678901234567890123", now.as_secs(), now.subsec_nanos())
+                };
+                // One write below PIPE_BUF; a reader that already left gives EPIPE.
+                let _ = std::io::Write::write_all(&mut fifo, text.as_bytes());
             }
         });
         Self {
@@ -264,9 +279,18 @@ impl RealtimeWriter {
 
 impl Drop for RealtimeWriter {
     fn drop(&mut self) {
+        use std::os::unix::fs::OpenOptionsExt;
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        let Some(thread) = self.thread.take() else { return };
+        // The writer may be blocked opening the FIFO: open the read end (without blocking)
+        // until it has noticed the stop.
+        while !thread.is_finished() {
+            let _reader = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&self.path);
+            std::thread::sleep(Duration::from_millis(1));
         }
+        let _ = thread.join();
     }
 }

@@ -63,8 +63,11 @@ function sleepSync(ms) {
 export function realtimeFile(path = process.env.FAKETIME_REALTIME_FILE, { allowStatic = false } = {}) {
   if (!path) throw new ClockError('realtime file: no path and FAKETIME_REALTIME_FILE is not set');
   const source = `${allowStatic ? 'faketimefs-static' : 'faketimefs'}:${path}`;
-  let anchor = null; // { mono, nanos }
+  let anchor = null; // { opened, mono, nanos, hasFraction }
+  // A sample brackets the read with process.hrtime: a live file's value is computed somewhere
+  // between the open and the end of the read.
   const read = () => {
+    const opened = process.hrtime.bigint();
     let text;
     try {
       text = readFileSync(path, 'utf8');
@@ -72,18 +75,23 @@ export function realtimeFile(path = process.env.FAKETIME_REALTIME_FILE, { allowS
       throw new ClockError(`${source}: cannot read the file: ${e.message}`);
     }
     try {
-      return { mono: process.hrtime.bigint(), ...parseRealtime(text) };
+      return { opened, mono: process.hrtime.bigint(), ...parseRealtime(text) };
     } catch (e) {
       throw new ClockError(`${source}: ${e.message}`);
     }
   };
+  // The advance must fit the time between the reads (end of a to start of b, up to start of a
+  // to end of b), within the resolution, 5 ms and 1000 ppm: the host's rule
+  // (clock/realtime_file.rs). A reader descheduled mid-read widens its bracket instead of
+  // calling a live file stale.
   const together = (a, b) => {
-    const elapsed = b.mono - a.mono;
     const advance = b.nanos - a.nanos;
-    if (elapsed < 0n || advance < 0n) return false;
-    const gap = advance > elapsed ? advance - elapsed : elapsed - advance;
+    if (advance < 0n || b.mono < a.mono) return false;
+    const shortest = b.opened > a.mono ? b.opened - a.mono : 0n;
+    const longest = b.mono - a.opened;
+    const gap = advance < shortest ? shortest - advance : advance > longest ? advance - longest : 0n;
     const resolution = a.hasFraction && b.hasFraction ? 1_000_000n : NS_PER_S;
-    return gap <= resolution + 5_000_000n + elapsed / 1000n;
+    return gap <= resolution + 5_000_000n + longest / 1000n;
   };
   return () => {
     const latest = read();

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -23,10 +23,11 @@ test('realtime text parses strictly, without a float', () => {
   assert.throws(() => parseRealtime(' \n'), /empty/);
 });
 
-test('a stale file, garbage or a missing file fail closed; a snapshot only when allowed', () => {
+test('a stale file, garbage or a missing file fail closed; a snapshot only when allowed', (t) => {
   // (A live file is proved in a child process below: a synchronous probe on this thread
   // could not see a writer on this thread's event loop tick.)
   const dir = mkdtempSync(join(tmpdir(), 'realsig-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const stale = join(dir, 'stale');
   writeFileSync(stale, '1795341747.5');
   const staleSigner = new Signer({ clock: realtimeFile(stale) });
@@ -46,21 +47,44 @@ const libfaketime = [
   '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
 ].find(existsSync);
 
-test('under libfaketime -3d, the realtime file gives the real time', () => {
+// A libfaketimefs-style realtime file that, like the FUSE file, computes its value when it is
+// read: a FIFO per read. The writer waits for a reader to open the FIFO, renames a fresh one
+// over the path for the next reader, then takes the time, writes it and closes. (A shell loop
+// rewriting a plain file every few ms can be staler than the reader's tolerance on a loaded
+// machine.) Run as its own process: `node -e "$WRITER" PATH`.
+const realtimeWriter = `
+  const fs = require('node:fs');
+  const { execFileSync } = require('node:child_process');
+  const path = process.argv[1];
+  const base = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  execFileSync('mkfifo', [path]);
+  for (;;) {
+    execFileSync('mkfifo', [path + '.next']);
+    const fd = fs.openSync(path, 'w'); // blocks until a reader opens it
+    fs.renameSync(path + '.next', path);
+    const now = base + process.hrtime.bigint();
+    try {
+      fs.writeSync(fd, (now / 1_000_000_000n) + '.' + String(now % 1_000_000_000n).padStart(9, '0'));
+    } catch {} // the reader already left
+    fs.closeSync(fd);
+  }`;
+
+test('under libfaketime -3d, the realtime file gives the real time', (t) => {
   assert.ok(libfaketime, 'libfaketime is not installed (apt-get install libfaketime; .ci/run does)');
   const dir = mkdtempSync(join(tmpdir(), 'realsig-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'realtime');
-  // The writer runs outside the child and outside faketime: a shell loop, like the FUSE daemon.
+  // The writer runs outside the child and outside faketime, like libfaketimefs's FUSE daemon.
   const script = `
     import { Signer, realtimeFile } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)};
     const s = new Signer({ clock: realtimeFile(${JSON.stringify(file)}) });
     const out = s.sign(${JSON.stringify(request)}, ${JSON.stringify(credentials)});
     console.log(JSON.stringify({ signed: out.signingTime.getTime(), fake: Date.now() }));`;
-  const loop = `while :; do date +%s.%N > ${file}.tmp && mv ${file}.tmp ${file}; sleep 0.002; done`;
-  const writerProc = spawnSync('sh', ['-c', `(${loop}) & W=$!; sleep 0.2; LD_PRELOAD=${libfaketime} FAKETIME=-3d node --input-type=module -e "$SCRIPT"; kill $W`], {
-    env: { ...process.env, SCRIPT: script },
-    encoding: 'utf8',
-  });
+  const writerProc = spawnSync(
+    'sh',
+    ['-c', `node -e "$WRITER" ${file} & W=$!; while [ ! -p ${file} ]; do sleep 0.01; done; LD_PRELOAD=${libfaketime} FAKETIME=-3d node --input-type=module -e "$SCRIPT"; S=$?; kill $W; exit $S`],
+    { env: { ...process.env, SCRIPT: script, WRITER: realtimeWriter }, encoding: 'utf8' },
+  );
   assert.equal(writerProc.status, 0, writerProc.stderr);
   const { signed, fake } = JSON.parse(writerProc.stdout.trim().split('\n').pop());
   const now = Date.now();

@@ -110,27 +110,39 @@ pub fn parse(text: &str) -> Result<FileTime, ParseError> {
     })
 }
 
-/// One read of the file, paired with the monotonic clock at that moment.
+/// One read of the file, bracketed by the monotonic clock: a live file's value is computed
+/// somewhere between the open and the end of the read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sample {
-    /// [`monotonic`] when the file was read.
+    /// [`monotonic`] before the file was opened.
+    pub opened: Duration,
+    /// [`monotonic`] after it was read.
     pub mono: Duration,
     /// The file's value.
     pub value: FileTime,
 }
 
-/// Whether the file moved between `a` and `b` as the monotonic clock did, within the
-/// value's resolution, read slack and 1000 ppm.
+/// Whether the file moved between `a` and `b` as the monotonic clock did: the advance must
+/// fit the time between the two reads (from the end of `a` to the start of `b`, up to from
+/// the start of `a` to the end of `b`), within the value's resolution, read slack and
+/// 1000 ppm. (A reader that is descheduled during a read widens its own bracket instead of
+/// calling a live file stale: CI caught that with a 6 ms point tolerance.)
 pub fn advanced_together(a: Sample, b: Sample) -> bool {
-    let Some(elapsed) = b.mono.checked_sub(a.mono) else {
-        return false;
-    };
     let Some(advance) = b.value.since_epoch.checked_sub(a.value.since_epoch) else {
         return false; // went backwards
     };
-    let gap = advance.abs_diff(elapsed);
+    if b.mono < a.mono {
+        return false;
+    }
+    let shortest = b.opened.saturating_sub(a.mono);
+    let longest = b.mono.saturating_sub(a.opened);
+    let gap = if advance < shortest {
+        shortest - advance
+    } else {
+        advance.saturating_sub(longest)
+    };
     let resolution = a.value.resolution().max(b.value.resolution());
-    gap <= resolution + READ_SLACK + elapsed.mul_f64(DRIFT_PER_SEC)
+    gap <= resolution + READ_SLACK + longest.mul_f64(DRIFT_PER_SEC)
 }
 
 /// The verdict on the newest sample, kept between reads.
@@ -200,6 +212,7 @@ impl RealtimeFile {
 
     fn read(&self) -> Result<Sample, TimeError> {
         let err = |reason: String| TimeError::new(&*self.name, reason);
+        let opened = monotonic();
         let mut text = String::new();
         std::fs::File::open(&self.path)
             .and_then(|f| f.take(MAX_LEN + 1).read_to_string(&mut text))
@@ -211,6 +224,7 @@ impl RealtimeFile {
         }
         let value = parse(&text).map_err(|e| err(e.to_string()).with_cause(e))?;
         Ok(Sample {
+            opened,
             mono: monotonic(),
             value,
         })
@@ -321,9 +335,15 @@ mod tests {
         assert_eq!(parse("99999999999999999999999"), Err(ParseError::OutOfRange));
     }
 
+    /// A read that took no time.
     fn sample(mono_ms: u64, value: FileTime) -> Sample {
+        read_over(mono_ms, mono_ms, value)
+    }
+
+    fn read_over(opened_ms: u64, done_ms: u64, value: FileTime) -> Sample {
         Sample {
-            mono: Duration::from_millis(mono_ms),
+            opened: Duration::from_millis(opened_ms),
+            mono: Duration::from_millis(done_ms),
             value,
         }
     }
@@ -370,6 +390,29 @@ mod tests {
         assert!(!advanced_together(
             sample(0, ft(1_000, 0, true)),
             sample(20, ft(1_100, 0, true))
+        ));
+    }
+
+    #[test]
+    fn a_slow_read_widens_the_bracket_and_nothing_else() {
+        let t0 = ft(1_000, 0, true);
+        // The second read took 30 ms (the reader was descheduled); the value was computed
+        // early in it. The time between the reads is 20 to 50 ms: 21 ms fits.
+        assert!(advanced_together(
+            sample(0, t0),
+            read_over(20, 50, ft(1_000, 21_000_000, true))
+        ));
+        // A point reading at 50 ms would have called it 29 ms stale.
+        assert!(!advanced_together(
+            sample(0, t0),
+            sample(50, ft(1_000, 21_000_000, true))
+        ));
+        // A value that stood still is stale however slow the read.
+        assert!(!advanced_together(sample(0, t0), read_over(20, 50, t0)));
+        // And one that ran ahead of the longest interval is not fresh either.
+        assert!(!advanced_together(
+            sample(0, t0),
+            read_over(20, 50, ft(1_000, 60_000_000, true))
         ));
     }
 }
