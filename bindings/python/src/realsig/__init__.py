@@ -1,0 +1,33 @@
+"""realsig: AWS SigV4 signing with the real time, by the realsig WebAssembly component.
+
+    import realsig
+    signed = realsig.sign(method="GET", url="https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
+                          credentials=creds, region="us-east-1", service="sts")
+    headers.update(signed.headers)
+"""
+
+from . import clocks
+from .clocks import chain, default_clock, fixed, raw_clock, realtime_file, system_clock
+from .errors import (
+    ClockError,
+    ClockUnavailable,
+    ComponentFailure,
+    InvalidCredentials,
+    InvalidHeaderName,
+    InvalidHeaderValue,
+    InvalidMethod,
+    InvalidOption,
+    InvalidPayloadHash,
+    InvalidUrl,
+    SignError,
+)
+from .sntp import ntp
+from .signer import Credentials, Signed, Signer, default_signer, presign, sign
+
+__all__ = [
+    "ClockError", "ClockUnavailable", "ComponentFailure", "Credentials", "InvalidCredentials",
+    "InvalidHeaderName", "InvalidHeaderValue", "InvalidMethod", "InvalidOption",
+    "InvalidPayloadHash", "InvalidUrl", "SignError", "Signed", "Signer", "chain", "clocks",
+    "default_clock", "default_signer", "fixed", "ntp", "presign", "raw_clock", "realtime_file",
+    "sign", "system_clock",
+]

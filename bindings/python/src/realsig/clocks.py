@@ -1,0 +1,186 @@
+"""Time sources for `real-now`.
+
+A clock is a zero-argument callable that returns the real time, as an aware `datetime` or as
+an `int` of nanoseconds since the Unix epoch, or raises ClockError. The built-in sources:
+
+- `realtime_file(path)`: libfaketimefs's `realtime` file (the path in $FAKETIME_REALTIME_FILE),
+  with the host's rules: a strict parse, and the value must be seen to advance with the
+  monotonic clock before it is trusted;
+- `ntp(servers)`: SNTP with the host's checks (realsig.sntp);
+- `raw_clock()`: CLOCK_REALTIME by syscall, which libfaketime does not fake (realsig._raw);
+- `fixed(when)`, `system_clock()` (time.time_ns: faked under libfaketime), `chain(*clocks)`;
+- `default_clock()`: the realtime file if $FAKETIME_REALTIME_FILE is set, then the raw clock,
+  as the host and the other bindings.
+"""
+
+import datetime as _dt
+import os
+import re
+import threading
+import time
+
+from . import _raw
+from .errors import ClockError
+
+NS_PER_S = 1_000_000_000
+REALTIME_ENV = "FAKETIME_REALTIME_FILE"
+
+_MAX_LEN = 256
+_READ_SLACK_NS = 5_000_000  # reading the file and the clock at slightly different moments
+_REALTIME_TEXT = re.compile(r"[\t\n\v\f\r ]*([0-9]+)(?:\.([0-9]+))?[\t\n\v\f\r ]*", re.ASCII)
+
+
+def to_ns(value) -> int:
+    """A clock's return value as nanoseconds since the epoch."""
+    if isinstance(value, bool):
+        raise ClockError(f"a clock returned {value!r}, not a time")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            raise ClockError("a clock returned a naive datetime; give it a tzinfo (e.g. timezone.utc)")
+        delta = value - _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+        return (delta.days * 86_400 + delta.seconds) * NS_PER_S + delta.microseconds * 1_000
+    raise ClockError(f"a clock returned {type(value).__name__}, not a datetime or int nanoseconds")
+
+
+class Clock:
+    """A named time source (names appear in errors and in chain's report)."""
+
+    def __init__(self, name, read):
+        self.name = name
+        self._read = read
+
+    def __call__(self) -> int:
+        return self._read()
+
+    def __repr__(self):
+        return f"<realsig clock {self.name}>"
+
+
+def system_clock() -> Clock:
+    """The process clock. Faked under libfaketime: for tests and as a last resort."""
+    return Clock("system", time.time_ns)
+
+
+def raw_clock() -> Clock:
+    """CLOCK_REALTIME by raw syscall: the kernel's time even under libfaketime."""
+    return Clock("raw", lambda: _raw.clock_ns(_raw.CLOCK_REALTIME))
+
+
+def fixed(when) -> Clock:
+    """Always `when` (an aware datetime or int nanoseconds). For tests and replays."""
+    ns = to_ns(when)
+    return Clock(f"fixed:{ns}", lambda: ns)
+
+
+def parse_realtime(text: str):
+    """A realtime file's text as (nanoseconds, has_fraction): Unix seconds with an optional
+    fraction, truncated to nanoseconds without a float."""
+    if not text.strip():
+        raise ClockError("the file is empty")
+    m = _REALTIME_TEXT.fullmatch(text)
+    if not m:
+        shown = text[:64]
+        raise ClockError(f"expected Unix seconds like 1795341747.123456, found {shown!r}")
+    secs, frac = m.group(1), m.group(2)
+    if len(secs) > 19 or int(secs) >= 2**63 // NS_PER_S:
+        raise ClockError("the value is out of range")
+    nanos = int((frac or "")[:9].ljust(9, "0"))
+    return int(secs) * NS_PER_S + nanos, frac is not None
+
+
+def realtime_file(path=None, *, allow_static=False) -> Clock:
+    """libfaketimefs's realtime file. It is trusted once two reads have advanced with the
+    monotonic clock (a fraction within 20 ms, whole seconds within 1.2 s) and then while it
+    keeps doing so, so a file that freezes is caught. `allow_static` accepts a snapshot that
+    never advances (the signatures go stale with it)."""
+    path = path or os.environ.get(REALTIME_ENV)
+    if not path:
+        raise ClockError(f"realtime file: no path and ${REALTIME_ENV} is not set")
+    name = f"{'faketimefs-static' if allow_static else 'faketimefs'}:{path}"
+    lock = threading.Lock()
+    anchor = [None]
+
+    def read():
+        # A sample brackets the read: a live file's value is computed between the open and
+        # the end of the read.
+        opened = _raw.monotonic_ns()
+        try:
+            with open(path, "rb") as f:
+                data = f.read(_MAX_LEN + 1)
+        except OSError as e:
+            raise ClockError(f"{name}: cannot read the file: {e.strerror or e}") from None
+        done = _raw.monotonic_ns()
+        if len(data) > _MAX_LEN:
+            raise ClockError(f"{name}: the file is longer than {_MAX_LEN} bytes; not a realtime value")
+        try:
+            nanos, frac = parse_realtime(data.decode("ascii", errors="replace"))
+        except ClockError as e:
+            raise ClockError(f"{name}: {e}") from None
+        return opened, done, nanos, frac
+
+    def together(a, b):
+        # The advance must fit the time between the reads (end of a to start of b, up to start
+        # of a to end of b), within the resolution, 5 ms and 1000 ppm: the host's rule.
+        advance = b[2] - a[2]
+        if advance < 0 or b[1] < a[1]:
+            return False
+        shortest = max(b[0] - a[1], 0)
+        longest = b[1] - a[0]
+        gap = shortest - advance if advance < shortest else max(advance - longest, 0)
+        resolution = 1_000_000 if a[3] and b[3] else NS_PER_S
+        return gap <= resolution + _READ_SLACK_NS + longest // 1000
+
+    def now():
+        latest = read()
+        if allow_static:
+            return latest[2]
+        with lock:
+            if anchor[0] is not None and together(anchor[0], latest):
+                return latest[2]
+            step, window = (0.02, 20_000_000) if latest[3] else (0.05, 1_200_000_000)
+            while True:
+                time.sleep(step)
+                probe = read()
+                if probe[2] != latest[2] or probe[1] - latest[1] >= window:
+                    break
+            if probe[2] != latest[2] and together(latest, probe):
+                anchor[0] = probe
+                return probe[2]
+        raise ClockError(
+            f"{name}: stale snapshot: the value did not advance with the monotonic clock; a live "
+            "libfaketimefs file does (pass allow_static=True to sign with a fixed snapshot)"
+        )
+
+    return Clock(name, now)
+
+
+def chain(*clocks) -> Clock:
+    """The first clock that gives a reading wins; the error names every source tried."""
+    if not clocks:
+        raise ValueError("chain needs at least one clock")
+
+    def now():
+        reasons = []
+        for c in clocks:
+            try:
+                return to_ns(c())
+            except ClockError as e:
+                reasons.append(str(e) if str(e).startswith(_name(c)) else f"{_name(c)}: {e}")
+        raise ClockError("no time source has the real time: " + "; ".join(reasons))
+
+    return Clock("chain(" + ",".join(_name(c) for c in clocks) + ")", now)
+
+
+def default_clock() -> Clock:
+    """The realtime file if $FAKETIME_REALTIME_FILE is set, then the raw kernel clock."""
+    sources = []
+    if os.environ.get(REALTIME_ENV):
+        sources.append(realtime_file())
+    sources.append(raw_clock())
+    return chain(*sources)
+
+
+def _name(clock) -> str:
+    return getattr(clock, "name", getattr(clock, "__name__", "clock"))

@@ -1,0 +1,212 @@
+"""Shared by the tests: the team's vectors, the suites' request.txt format, and real servers on
+127.0.0.1 that the tests start and stop themselves (s3s-fs, chronyd, a libfaketimefs-style
+realtime file)."""
+
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent.parent
+AKID, SECRET = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+
+def vectors_dir() -> Path:
+    d = Path(os.environ.get("REALSIG_VECTORS", REPO.parent / "shared" / "vectors"))
+    if not (d / "aws-signing-test-suite").is_dir():
+        raise RuntimeError(f"the shared vectors are missing at {d} (set REALSIG_VECTORS)")
+    return d
+
+
+def parse_request(raw: bytes):
+    """request.txt as host/src/http_text.rs reads it: the target may contain spaces; folded
+    header lines are unfolded with one space; the body is everything after the first blank line."""
+    text = raw.decode("latin-1")
+    for sep in ("\r\n\r\n", "\n\n"):
+        i = text.find(sep)
+        if i >= 0:
+            head, body = text[:i], raw[len(text[: i + len(sep)].encode("latin-1")):]
+            break
+    else:
+        head, body = text.rstrip("\r\n"), b""
+    lines = [l.rstrip("\r") for l in head.encode("latin-1").decode("utf-8").split("\n")]
+    first = lines.pop(0)
+    method, target = first[: first.index(" ")], first[first.index(" ") + 1 : first.rindex(" ")]
+    headers = []
+    for line in lines:
+        if line[:1] in (" ", "\t"):
+            headers[-1][1] += " " + line.strip(" \t")
+            continue
+        name, _, value = line.partition(":")
+        headers.append([name, value.strip(" \t")])
+    return method, target, [tuple(h) for h in headers], body
+
+
+def libfaketime() -> str:
+    for p in (
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/faketime/libfaketime.so.1",
+    ):
+        if os.path.exists(p):
+            return p
+    raise RuntimeError("libfaketime is not installed (apt-get install libfaketime faketime; .ci/run does)")
+
+
+def free_port(kind=socket.SOCK_STREAM) -> int:
+    """A free port below the kernel's ephemeral range (so no client socket can be given it)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(200):
+        port = random.randrange(10_000, low)
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port")
+
+
+def s3s_fs_binary() -> str:
+    found = shutil.which("s3s-fs") or str(Path.home() / ".cargo" / "bin" / "s3s-fs")
+    if not os.path.exists(found):
+        raise RuntimeError("s3s-fs is not installed: cargo install s3s-fs@0.14.1 --locked --features binary (.ci/run does)")
+    return found
+
+
+class S3sFs:
+    """s3s-fs 0.14.1 serving a fresh directory on 127.0.0.1 with the example credentials."""
+
+    def __init__(self, root: Path):
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [s3s_fs_binary(), "--host", "127.0.0.1", "--port", str(self.port),
+             "--access-key", AKID, "--secret-key", SECRET, str(root)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"s3s-fs exited: {self.proc.stderr.read().decode(errors='replace')}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError("s3s-fs did not listen within 10 s")
+                time.sleep(0.05)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stderr.close()
+
+
+@pytest.fixture
+def s3s_fs(tmp_path):
+    root = tmp_path / "s3"
+    root.mkdir()
+    server = S3sFs(root)
+    yield server
+    server.stop()
+
+
+class Chrony:
+    """chronyd serving NTP on 127.0.0.1 (the config checked in the notes); `local`: serve its
+    own clock at stratum 8, else it answers unsynchronised."""
+
+    def __init__(self, tmp: Path, local=True):
+        chronyd = next((p for p in ("/usr/sbin/chronyd", "/sbin/chronyd") if os.path.exists(p)), None)
+        if chronyd is None:
+            raise RuntimeError("chronyd is not installed (apt-get install chrony; .ci/run does)")
+        self.port = free_port(socket.SOCK_DGRAM)
+        self.addr = f"127.0.0.1:{self.port}"
+        conf = tmp / "chrony.conf"
+        conf.write_text(
+            f"port {self.port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\ncmdport 0\nbindcmdaddress /\n"
+            f"pidfile {tmp / 'chronyd.pid'}\n" + ("local stratum 8\n" if local else "")
+        )
+        args = [chronyd, "-d", "-x", "-f", str(conf)] + ([] if os.geteuid() == 0 else ["-U"])
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        from realsig.sntp import Rejected, query
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                query(self.addr, 0.2)
+                return
+            except Rejected as e:
+                if "mode 3" not in str(e) and "no reply" not in str(e):
+                    return  # it answers (unsynchronised, say)
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("chronyd did not answer within 10 s")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def chrony(tmp_path):
+    server = Chrony(tmp_path)
+    yield server
+    server.stop()
+
+
+class RealtimeFifo:
+    """A libfaketimefs-style realtime file that, like the FUSE file, computes its value when
+    read: a FIFO per read (the writer waits for a reader, renames a fresh FIFO over the path
+    for the next one, then writes real time + offset and closes). Readers take turns."""
+
+    def __init__(self, path: Path, offset_ns=0):
+        self.path, self.offset_ns = path, offset_ns
+        self._stop = False
+        os.mkfifo(path)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        nxt = str(self.path) + ".next"
+        while True:
+            os.mkfifo(nxt)
+            fd = os.open(self.path, os.O_WRONLY)  # blocks until a reader opens it
+            try:
+                if self._stop:
+                    return
+                os.rename(nxt, self.path)
+                now = time.time_ns() + self.offset_ns
+                try:
+                    os.write(fd, f"{now // 10**9}.{now % 10**9:09d}".encode())
+                except BrokenPipeError:
+                    pass
+            finally:
+                os.close(fd)
+
+    def stop(self):
+        self._stop = True
+        while self._thread.is_alive():
+            try:
+                os.close(os.open(self.path, os.O_RDONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+            self._thread.join(0.001)
+
+
+@pytest.fixture
+def realtime_fifo(tmp_path):
+    fifo = RealtimeFifo(tmp_path / "realtime")
+    yield fifo
+    fifo.stop()
+
+
+def load_context(case_dir: Path):
+    return json.loads((case_dir / "context.json").read_text())
