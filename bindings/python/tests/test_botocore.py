@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -56,8 +57,6 @@ def run_faked(s3s_fs, mode, env=None):
 
 
 def assert_faked(got):
-    import time
-
     assert abs(time.time() - got["fake"] - 3 * 86_400) < 10, f"the child's clock was not faked: {got}"
     # botocore's own notion of now (credential expiry, ...) is left alone: still faked.
     assert abs(got["botocore_now"] - got["fake"]) < 10, got

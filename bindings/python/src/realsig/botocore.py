@@ -36,7 +36,8 @@ def patch(clock=None):
     if not hasattr(botocore.auth, "get_current_datetime"):
         raise RuntimeError(
             f"botocore {botocore.__version__} does not read the signing time through "
-            "botocore.auth.get_current_datetime; realsig.botocore needs a botocore that does (1.31 or newer)"
+            "botocore.auth.get_current_datetime; realsig.botocore needs a botocore that does "
+            "(tested with 1.44.5)"
         )
     clock = clock if clock is not None else _clocks.default_clock()
 
