@@ -1,0 +1,388 @@
+//! `Realsig::Native`, the raw layer of the realsig gem: the reference host library (the same
+//! component, time sources and credentials cache as the CLI) exposed to Ruby with magnus.
+//!
+//! Everything idiomatic (keyword arguments, `Time`, hashes, input checks, exception classes)
+//! lives in `lib/realsig/*.rb`; this layer takes and returns plain values: strings, integers,
+//! arrays. Errors are raised as the exception classes `lib/realsig/errors.rb` defines.
+//!
+//! # A time read by Ruby
+//! A Ruby block cannot be a [`TimeSource`]: it must run on the Ruby thread that holds the
+//! GVL, while a time source is `Send + Sync`. So the Ruby layer calls the block itself and
+//! hands the reading to [`Signer::sign`] here, which parks it in a thread-local for the length
+//! of the call; the signer's clock ([`Handoff`]) gives exactly that reading to the component's
+//! `real-now` and to the credentials cache. The host reads the clock before entering the
+//! guest, on the calling thread, so the reading is always there when asked for.
+
+use std::cell::RefCell;
+use std::ffi::c_void;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use magnus::{Error, ExceptionClass, Module, RModule, Ruby};
+use realsig::credentials::{CredentialsCache, EcsProvider, default_chain};
+use realsig::{Chain, Credentials, FixedClock, Options, Payload, Placement, Reading, Request, TimeError, TimeSource};
+
+/// Raises `Realsig::<class>` with `message`.
+fn raise(ruby: &Ruby, class: &str, message: impl Into<String>) -> Error {
+    let found = ruby
+        .class_object()
+        .const_get::<_, RModule>("Realsig")
+        .and_then(|m| m.const_get::<_, ExceptionClass>(class));
+    match found {
+        Ok(class) => Error::new(class, message.into()),
+        // lib/realsig/errors.rb is loaded before this library; say so if it was not.
+        Err(_) => Error::new(
+            ruby.exception_runtime_error(),
+            format!("Realsig::{class} is not defined (require \"realsig\", not realsig/native)"),
+        ),
+    }
+}
+
+/// A time source, shared by the Ruby `Realsig::Clock` that made it and the signers using it
+/// (so an NTP estimate is kept once).
+#[magnus::wrap(class = "Realsig::Native::Clock", free_immediately, size)]
+struct Clock(Arc<dyn TimeSource>);
+
+impl Clock {
+    /// A chain in the CLI's `--clock` syntax, e.g. `faketimefs:/run/realtime,ntp:10.0.0.1,raw`.
+    fn parse(ruby: &Ruby, spec: String) -> Result<Self, Error> {
+        realsig::clock::spec::parse(&spec)
+            .map(|chain| Self(Arc::new(chain)))
+            .map_err(|e| Error::new(ruby.exception_arg_error(), e.to_string()))
+    }
+
+    /// The default chain: the realtime file when `$FAKETIME_REALTIME_FILE` is set, then raw.
+    fn default_chain() -> Self {
+        Self(Arc::new(Chain::default_chain()))
+    }
+
+    /// A fixed time (tests, replays).
+    fn fixed(seconds: u64, nanoseconds: u32) -> Self {
+        Self(Arc::new(FixedClock(UNIX_EPOCH + Duration::new(seconds, nanoseconds))))
+    }
+
+    fn name(&self) -> String {
+        self.0.name().to_owned()
+    }
+
+    /// `[seconds, nanoseconds, uncertainty_ns or nil, source, trusted]`.
+    fn now(ruby: &Ruby, rb_self: &Self) -> Result<(u64, u32, Option<u64>, String, bool), Error> {
+        let clock = &rb_self.0;
+        let reading = without_gvl(|| clock.now()).map_err(|e| raise(ruby, "ClockError", e.to_string()))?;
+        let since = reading
+            .time
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| raise(ruby, "ClockError", format!("{}: a time before 1970", reading.source)))?;
+        let uncertainty = reading.uncertainty.map(|u| u.as_nanos().min(u64::MAX.into()) as u64);
+        Ok((
+            since.as_secs(),
+            since.subsec_nanos(),
+            uncertainty,
+            reading.source.to_string(),
+            reading.trusted,
+        ))
+    }
+}
+
+thread_local! {
+    /// The reading the Ruby layer handed over for the call in progress on this thread.
+    static HANDED: RefCell<Option<Result<Reading, TimeError>>> = const { RefCell::new(None) };
+}
+
+/// The signer's clock: a reading handed over by Ruby for this call, else the built-in source.
+struct Handoff {
+    inner: Option<Arc<dyn TimeSource>>,
+    name: String,
+}
+
+impl TimeSource for Handoff {
+    fn now(&self) -> Result<Reading, TimeError> {
+        if let Some(handed) = HANDED.with(|h| h.borrow().clone()) {
+            return handed;
+        }
+        match &self.inner {
+            Some(clock) => clock.now(),
+            // Only reachable if the Ruby layer forgot to read its block: fail closed.
+            None => Err(TimeError::new(&*self.name, "the Ruby clock was not read for this call")),
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Parks a handed reading for the length of one call; cleared on drop, panics included.
+struct Handed;
+
+impl Handed {
+    fn park(reading: Option<Result<Reading, TimeError>>) -> Self {
+        HANDED.with(|h| *h.borrow_mut() = reading);
+        Self
+    }
+}
+
+impl Drop for Handed {
+    fn drop(&mut self) {
+        HANDED.with(|h| *h.borrow_mut() = None);
+    }
+}
+
+/// `[kind, argument, authorization token]`: `["default", profile]` or `["ecs", uri, token]`.
+type ProviderSpec = (String, Option<String>, Option<String>);
+/// `[access key id, secret, session token]`.
+type CredentialParts = (String, String, Option<String>);
+/// `[expires_in or nil, double_uri_encode, normalize_path, content_sha256_header,
+/// omit_session_token, debug]`.
+type OptionParts = (Option<u32>, bool, bool, bool, bool, bool);
+/// `[added headers as [name, value, sensitive], url, signature, seconds, nanoseconds,
+/// canonical request, string to sign]`.
+type SignedParts = (
+    Vec<(String, String, bool)>,
+    String,
+    String,
+    u64,
+    u32,
+    Option<String>,
+    Option<String>,
+);
+
+/// The reference host's `Signer`, with its credentials cache.
+#[magnus::wrap(class = "Realsig::Native::Signer", free_immediately, size)]
+struct Signer {
+    signer: realsig::Signer,
+    credentials: CredentialsCache,
+}
+
+impl Signer {
+    /// `clock`: a [`Clock`], or nil when Ruby hands each reading over (a block).
+    fn new(ruby: &Ruby, clock: Option<&Clock>, clock_name: String, provider: ProviderSpec) -> Result<Self, Error> {
+        let clock: Arc<dyn TimeSource> = Arc::new(Handoff {
+            inner: clock.map(|c| Arc::clone(&c.0)),
+            name: clock_name,
+        });
+        let (kind, arg, token) = provider;
+        let credentials = match kind.as_str() {
+            "default" => CredentialsCache::new(default_chain(arg.as_deref()), Arc::clone(&clock)),
+            "ecs" => {
+                let ecs = arg.map_or_else(EcsProvider::from_env, EcsProvider::new);
+                let ecs = match token {
+                    Some(token) => ecs.authorization(token),
+                    None => ecs,
+                };
+                CredentialsCache::new(ecs, Arc::clone(&clock))
+            }
+            other => {
+                return Err(Error::new(
+                    ruby.exception_arg_error(),
+                    format!("unknown credentials provider {other:?}"),
+                ));
+            }
+        };
+        let builder = realsig::Signer::builder().shared_clock(Arc::clone(&clock));
+        // Compiling the component (or loading it from the disk cache) takes a while.
+        let signer = without_gvl(|| builder.build()).map_err(|e| raise(ruby, "ComponentFailure", e.to_string()))?;
+        Ok(Self { signer, credentials })
+    }
+
+    /// Signs. `handed`: `[seconds, nanoseconds]` read by Ruby, or nil to use the built-in
+    /// clock; `handed_error`: why the Ruby clock had no time (fail closed).
+    #[allow(clippy::too_many_arguments)] // one argument per WIT request field
+    fn sign(
+        ruby: &Ruby,
+        rb_self: &Self,
+        method: String,
+        url: String,
+        headers: Vec<(String, String)>,
+        payload: (String, Option<String>),
+        credentials: Option<CredentialParts>,
+        scope: (String, String),
+        options: OptionParts,
+        handed: (Option<(u64, u32)>, Option<String>),
+    ) -> Result<SignedParts, Error> {
+        let payload = match (payload.0.as_str(), payload.1) {
+            ("empty", _) => Payload::Empty,
+            ("unsigned", _) => Payload::Unsigned,
+            ("sha256-hex", Some(hex)) => Payload::Sha256Hex(hex),
+            (other, _) => {
+                return Err(Error::new(
+                    ruby.exception_arg_error(),
+                    format!("bad payload kind {other:?}"),
+                ));
+            }
+        };
+        let (expires, double_uri_encode, normalize_path, content_sha256_header, omit_session_token, debug) = options;
+        let request = Request {
+            method,
+            url,
+            headers: headers
+                .into_iter()
+                .map(|(name, value)| realsig::Header { name, value })
+                .collect(),
+            payload,
+            region: scope.0,
+            service: scope.1,
+            options: Options {
+                placement: expires.map_or(Placement::Headers, Placement::Query),
+                double_uri_encode,
+                normalize_path,
+                content_sha256_header,
+                omit_session_token,
+                debug,
+            },
+        };
+        let handed = match handed {
+            (_, Some(reason)) => Some(Err(TimeError::new("ruby", reason))),
+            (Some((secs, nanos)), None) => Some(Ok(Reading {
+                time: UNIX_EPOCH + Duration::new(secs, nanos),
+                uncertainty: None,
+                source: Arc::from("ruby"),
+                trusted: true,
+            })),
+            (None, None) => None,
+        };
+        // Reading a clock (a first NTP exchange) or fetching credentials (HTTP) can take a
+        // while: other Ruby threads run meanwhile.
+        let signed = without_gvl(|| rb_self.sign_unlocked(&request, credentials, handed)).map_err(|e| match e {
+            Failure::Credentials(e) => raise(ruby, "CredentialsError", e.to_string()),
+            Failure::Sign(realsig::Error::Rejected(e)) => raise(ruby, error_class(&e), e.message()),
+            Failure::Sign(other) => raise(ruby, "ComponentFailure", other.to_string()),
+        })?;
+        let since = signed.signing_time.duration_since(UNIX_EPOCH).unwrap_or_default();
+        Ok((
+            signed
+                .headers
+                .into_iter()
+                .map(|h| (h.name, h.value, h.sensitive))
+                .collect(),
+            signed.url,
+            signed.signature,
+            since.as_secs(),
+            since.subsec_nanos(),
+            signed.canonical_request,
+            signed.string_to_sign,
+        ))
+    }
+
+    /// The part of [`Self::sign`] that touches no Ruby object (it runs without the GVL).
+    fn sign_unlocked(
+        &self,
+        request: &Request,
+        credentials: Option<CredentialParts>,
+        handed: Option<Result<Reading, TimeError>>,
+    ) -> Result<realsig::Signed, Failure> {
+        let _parked = Handed::park(handed);
+        let credentials = match credentials {
+            Some((akid, secret, token)) => Credentials::new(akid, secret, token),
+            None => {
+                self.credentials
+                    .credentials()
+                    .map_err(Failure::Credentials)?
+                    .credentials
+            }
+        };
+        self.signer.sign(request, &credentials).map_err(Failure::Sign)
+    }
+
+    /// How many times the credentials provider has been asked.
+    fn credential_fetches(&self) -> u64 {
+        self.credentials.fetches()
+    }
+
+    /// The name of the signer's clock.
+    fn clock_name(&self) -> String {
+        self.signer.clock_name().to_owned()
+    }
+}
+
+/// Why [`Signer::sign_unlocked`] did not sign.
+enum Failure {
+    Credentials(realsig::credentials::CredentialsError),
+    Sign(realsig::Error),
+}
+
+/// Runs `f` with Ruby's GVL released, so other Ruby threads run while it waits.
+///
+/// magnus has no safe wrapper for `rb_thread_call_without_gvl`, hence the one `unsafe` block
+/// of this crate. `f` must not touch any Ruby object (it gets owned Rust values only). A
+/// panic is caught here and resumed after the GVL is back (magnus turns it into a Ruby
+/// exception), never unwound through Ruby's C frames. No unblocking function is given: an
+/// interrupt waits for the call, which the clock, HTTP and guest deadlines bound.
+#[allow(unsafe_code)] // FFI: rb_thread_call_without_gvl, see above
+fn without_gvl<R>(f: impl FnOnce() -> R) -> R {
+    struct Call<F, R> {
+        f: Option<F>,
+        out: Option<std::thread::Result<R>>,
+    }
+
+    unsafe extern "C" fn trampoline<F: FnOnce() -> R, R>(data: *mut c_void) -> *mut c_void {
+        // SAFETY: `data` is the `&mut Call` passed below, alive for the whole call.
+        let call = unsafe { &mut *data.cast::<Call<F, R>>() };
+        if let Some(f) = call.f.take() {
+            call.out = Some(std::panic::catch_unwind(AssertUnwindSafe(f)));
+        }
+        std::ptr::null_mut()
+    }
+
+    fn run<F: FnOnce() -> R, R>(f: F) -> R {
+        let mut call = Call { f: Some(f), out: None };
+        // SAFETY: the trampoline matches the expected signature, `call` outlives the call, and
+        // the closure uses no Ruby API (documented above).
+        unsafe {
+            rb_sys::rb_thread_call_without_gvl(
+                Some(trampoline::<F, R>),
+                (&raw mut call).cast::<c_void>(),
+                None,
+                std::ptr::null_mut(),
+            );
+        }
+        match call.out {
+            Some(Ok(out)) => out,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => unreachable!("rb_thread_call_without_gvl returned without calling the function"),
+        }
+    }
+
+    run(f)
+}
+
+/// The Ruby class for each WIT `sign-error` case.
+fn error_class(e: &realsig::SignError) -> &'static str {
+    use realsig::SignError as E;
+    match e {
+        E::InvalidUrl(_) => "InvalidUrl",
+        E::InvalidMethod(_) => "InvalidMethod",
+        E::InvalidHeaderName(_) => "InvalidHeaderName",
+        E::InvalidHeaderValue(_) => "InvalidHeaderValue",
+        E::InvalidPayloadHash(_) => "InvalidPayloadHash",
+        E::InvalidOption(_) => "InvalidOption",
+        E::InvalidCredentials(_) => "InvalidCredentials",
+        E::ClockUnavailable(_) => "ClockUnavailable",
+    }
+}
+
+/// Ruby's entry point, in a private module so the `Init_native` function magnus generates is
+/// not public API.
+mod entry {
+    use super::{Clock, Signer};
+    use magnus::{Error, Module, Object, Ruby, function, method};
+
+    /// Defines `Realsig::Native` (Ruby calls this as `Init_native` on `require`).
+    #[magnus::init(name = "native")]
+    fn init(ruby: &Ruby) -> Result<(), Error> {
+        let native = ruby.define_module("Realsig")?.define_module("Native")?;
+        let clock = native.define_class("Clock", ruby.class_object())?;
+        clock.define_singleton_method("parse", function!(Clock::parse, 1))?;
+        clock.define_singleton_method("default_chain", function!(Clock::default_chain, 0))?;
+        clock.define_singleton_method("fixed", function!(Clock::fixed, 2))?;
+        clock.define_method("name", method!(Clock::name, 0))?;
+        clock.define_method("now", method!(Clock::now, 0))?;
+        let signer = native.define_class("Signer", ruby.class_object())?;
+        signer.define_singleton_method("new", function!(Signer::new, 3))?;
+        signer.define_method("sign", method!(Signer::sign, 8))?;
+        signer.define_method("credential_fetches", method!(Signer::credential_fetches, 0))?;
+        signer.define_method("clock_name", method!(Signer::clock_name, 0))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,69 @@
+# frozen_string_literal: true
+
+module Realsig
+  # AWS credentials. #inspect and #to_s show the access key id only.
+  class Credentials
+    attr_reader :access_key_id, :secret_access_key, :session_token
+
+    def initialize(access_key_id:, secret_access_key:, session_token: nil)
+      @access_key_id = access_key_id
+      @secret_access_key = secret_access_key
+      @session_token = session_token
+      freeze
+    end
+
+    # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+    def self.from_env(env = ENV)
+      %w[AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY].each do |name|
+        raise CredentialsError, "no credentials: #{name} is not set" if env[name].to_s.empty?
+      end
+      token = env["AWS_SESSION_TOKEN"]
+      new(access_key_id: env["AWS_ACCESS_KEY_ID"], secret_access_key: env["AWS_SECRET_ACCESS_KEY"],
+          session_token: token.to_s.empty? ? nil : token)
+    end
+
+    # Credentials from a Credentials, a Hash (access_key_id/secret_access_key/session_token,
+    # or AWS's AccessKeyId/SecretAccessKey/Token; symbol or string keys), or any object with
+    # #access_key_id, #secret_access_key and #session_token (aws-sdk-core's Aws::Credentials).
+    def self.of(value)
+      case value
+      when Credentials then value
+      when Hash
+        pick = ->(*keys) { keys.lazy.flat_map { |k| [value[k], value[k.to_s]] }.find { |v| !v.nil? } }
+        new(access_key_id: pick.(:access_key_id, :AccessKeyId),
+            secret_access_key: pick.(:secret_access_key, :SecretAccessKey),
+            session_token: pick.(:session_token, :Token, :SessionToken))
+      else
+        unless value.respond_to?(:access_key_id) && value.respond_to?(:secret_access_key)
+          raise InvalidCredentials, "expected Realsig::Credentials, a Hash or an object with " \
+                                    "access_key_id and secret_access_key, not #{value.class}"
+        end
+        new(access_key_id: value.access_key_id, secret_access_key: value.secret_access_key,
+            session_token: value.respond_to?(:session_token) ? value.session_token : nil)
+      end
+    end
+
+    def inspect = "#<Realsig::Credentials access_key_id=#{access_key_id.inspect} secret_access_key=[redacted]" \
+                  "#{session_token ? " session_token=[redacted]" : ""}>"
+    alias to_s inspect
+  end
+
+  # Where a Signer gets credentials when a call gives none. The signer caches them until
+  # five minutes before they expire, judged by its REAL clock, refreshes single-flight and
+  # backs off when the endpoint throttles while the cached ones still work (the reference
+  # host's CredentialsCache).
+  module CredentialsProvider
+    Spec = Struct.new(:kind, :argument, :authorization) do
+      def inspect = "#<Realsig::CredentialsProvider #{kind}#{argument ? " #{argument}" : ""}>"
+      alias_method :to_s, :inspect
+    end
+
+    # The AWS CLI's order: environment, shared files (`profile`, else $AWS_PROFILE), the ECS
+    # container endpoint, EC2 IMDSv2.
+    def self.default(profile: nil) = Spec.new("default", profile, nil)
+
+    # The ECS/EKS container endpoint: `uri`, else $AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or
+    # _FULL_URI; `authorization`, else $AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE).
+    def self.ecs(uri = nil, authorization: nil) = Spec.new("ecs", uri, authorization)
+  end
+end
