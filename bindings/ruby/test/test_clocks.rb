@@ -89,6 +89,23 @@ class TestClocks < Minitest::Test
     assert_equal "raw", chain.now.source
   end
 
+  def test_other_ruby_threads_run_while_a_clock_waits
+    # A server that reads and never answers makes the first NTP exchange wait for its 1 s
+    # timeout; the native call releases the GVL meanwhile, so this thread keeps counting.
+    sink = UDPSocket.new
+    sink.bind("127.0.0.1", 0)
+    silent = "127.0.0.1:#{sink.addr[1]}"
+    ticks = 0
+    counter = Thread.new { loop { ticks += 1; sleep 0.001 } }
+    started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    assert_raises(Realsig::ClockError) { Realsig::Clock.ntp(silent).now }
+    waited = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
+    counter.kill.join
+    sink.close
+    assert_operator waited, :>, 0.5, "the exchange did not wait for its timeout"
+    assert_operator ticks, :>, waited * 100, "the other thread ran #{ticks} times in #{waited.round(2)} s"
+  end
+
   def test_a_block_is_the_clock
     at = Time.utc(2030, 1, 2, 3, 4, 5.25r)
     assert_equal at, signing_time(Realsig::Signer.new { at })

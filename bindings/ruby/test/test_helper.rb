@@ -4,9 +4,12 @@
 # 127.0.0.1 that the tests start and stop themselves (s3s-fs, chronyd, an ECS-style
 # credentials endpoint, a libfaketimefs-style realtime file).
 
-# Keep the credentials chain away from this machine's real sources (an IMDS answers here).
+# Keep the credentials chain away from this machine's real sources (an IMDS answers here, a
+# developer may have keys in the environment or ~/.aws) and the clock from the environment's.
 ENV["AWS_EC2_METADATA_DISABLED"] = "true"
-%w[AWS_PROFILE AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_CONTAINER_CREDENTIALS_FULL_URI
+ENV["AWS_SHARED_CREDENTIALS_FILE"] = ENV["AWS_CONFIG_FILE"] = "/nonexistent/realsig-tests"
+%w[AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
+   AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_AUTHORIZATION_TOKEN AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
    FAKETIME_REALTIME_FILE REALSIG_CLOCK].each { |name| ENV.delete(name) }
 
 require "json"

@@ -186,9 +186,10 @@ impl Signer {
         Ok(Self { signer, credentials })
     }
 
-    /// Signs. `handed`: `[seconds, nanoseconds]` read by Ruby, or nil to use the built-in
-    /// clock; `handed_error`: why the Ruby clock had no time (fail closed).
-    #[allow(clippy::too_many_arguments)] // one argument per WIT request field
+    /// Signs. `handed`: `[[seconds, nanoseconds], nil]` when Ruby read the time,
+    /// `[nil, reason]` when the Ruby clock had none (fail closed), `[nil, nil]` to use the
+    /// built-in clock.
+    #[allow(clippy::too_many_arguments)] // one argument per part of the WIT request
     fn sign(
         ruby: &Ruby,
         rb_self: &Self,
