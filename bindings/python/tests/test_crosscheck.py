@@ -29,7 +29,13 @@ def _encoded(rng):
 
 
 def random_request(rng):
-    path = "/" + "/".join(_encoded(rng) for _ in range(rng.randint(0, 4)))
+    segments = [_encoded(rng) for _ in range(rng.randint(0, 4))]
+    if segments and segments[-1] in (".", ".."):
+        # A known divergence, not drawn: for a path ending in "/." or "/..", RFC 3986 5.2.4 (and
+        # realsig) keep the trailing slash ("/a/b/." is "/a/b/"); botocore 1.44's
+        # remove_dot_segments drops it ("/a/b"). Dot segments elsewhere in the path are drawn.
+        segments[-1] += "x"
+    path = "/" + "/".join(segments)
     query = "&".join(f"{_encoded(rng)}={_encoded(rng) if rng.random() < 0.8 else ''}" for _ in range(rng.randint(0, 4)))
     host = f"{_token(rng, string.ascii_lowercase)}.example.com"
     headers = []
