@@ -99,6 +99,12 @@ module TestSupport
     found or raise "libfaketime is not installed (apt-get install libfaketime faketime; .ci/run does)"
   end
 
+  # Stops a server the tests started.
+  def reap(pid)
+    Process.kill(:KILL, pid)
+    Process.wait(pid)
+  end
+
   def wait_until(what, seconds: 10)
     deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + seconds
     until yield
@@ -131,10 +137,7 @@ module TestSupport
       end
     end
 
-    def stop
-      Process.kill(:KILL, @pid)
-      Process.wait(@pid)
-    end
+    def stop = TestSupport.reap(@pid)
   end
 
   # chronyd serving NTP on 127.0.0.1 (the config checked in the notes); `local`: serve its own
@@ -166,10 +169,7 @@ module TestSupport
       socket&.close
     end
 
-    def stop
-      Process.kill(:KILL, @pid)
-      Process.wait(@pid)
-    end
+    def stop = TestSupport.reap(@pid)
   end
 
   # A libfaketimefs-style realtime file that, like the FUSE file, computes its value when read:
@@ -204,8 +204,7 @@ module TestSupport
     end
 
     def stop
-      Process.kill(:KILL, @pid)
-      Process.wait(@pid)
+      TestSupport.reap(@pid)
       @out.close
     end
   end
