@@ -1,7 +1,8 @@
 # frozen_string_literal: true
 
 module Realsig
-  # AWS credentials. #inspect and #to_s show the access key id only.
+  # AWS credentials. #inspect and #to_s show the access key id only. (For the environment's,
+  # give none: a signer's default provider chain reads AWS_ACCESS_KEY_ID & co. first.)
   class Credentials
     attr_reader :access_key_id, :secret_access_key, :session_token
 
@@ -10,16 +11,6 @@ module Realsig
       @secret_access_key = secret_access_key
       @session_token = session_token
       freeze
-    end
-
-    # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
-    def self.from_env(env = ENV)
-      %w[AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY].each do |name|
-        raise CredentialsError, "no credentials: #{name} is not set" if env[name].to_s.empty?
-      end
-      token = env["AWS_SESSION_TOKEN"]
-      new(access_key_id: env["AWS_ACCESS_KEY_ID"], secret_access_key: env["AWS_SECRET_ACCESS_KEY"],
-          session_token: token.to_s.empty? ? nil : token)
     end
 
     # Credentials from a Credentials, a Hash (access_key_id/secret_access_key/session_token,
