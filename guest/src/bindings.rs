@@ -6,13 +6,18 @@
 
 use std::cell::RefCell;
 
-use crate::{KeyCache, Payload, Placement, SignError, Signed};
+use crate::chunked::ChunkedMode;
+use crate::policy::Condition;
+use crate::{Algorithm, KeyCache, Payload, Placement, SignError, Signed};
 
 wit_bindgen::generate!({
     world: "realsig",
     path: "../wit",
 });
 
+use exports::realsig::sigv4::chunked as wit_chunked;
+use exports::realsig::sigv4::event_stream as wit_events;
+use exports::realsig::sigv4::post_policy as wit_policy;
 use exports::realsig::sigv4::signer::{self as wit, Guest};
 use realsig::sigv4::real_time::Instant;
 use realsig::sigv4::real_time::real_now;
@@ -24,42 +29,90 @@ thread_local! {
     static KEYS: RefCell<KeyCache> = RefCell::new(KeyCache::default());
 }
 
+/// The time `real-now` gives, or `clock-unavailable`: no trustworthy time, no signature.
+fn now() -> Result<Instant, SignError> {
+    real_now().map_err(|e| SignError::ClockUnavailable(e.message))
+}
+
+fn core_credentials(c: &wit::Credentials) -> crate::Credentials<'_> {
+    crate::Credentials {
+        access_key_id: &c.access_key_id,
+        secret_access_key: &c.secret_access_key,
+        session_token: c.session_token.as_deref(),
+    }
+}
+
 impl Guest for Component {
     fn sign(request: wit::Request, credentials: wit::Credentials) -> Result<wit::SignedRequest, wit::SignError> {
-        let headers: Vec<(String, String)> = request.headers.into_iter().map(|h| (h.name, h.value)).collect();
-        let payload = match &request.payload {
-            wit::Payload::Bytes(b) => Payload::Bytes(b),
-            wit::Payload::Sha256Hex(h) => Payload::Sha256Hex(h),
-            wit::Payload::Unsigned => Payload::Unsigned,
-            wit::Payload::Empty => Payload::Empty,
-        };
-        let core_request = crate::Request {
-            method: &request.method,
-            url: &request.url,
-            headers: &headers,
-            payload,
-        };
-        let creds = crate::Credentials {
-            access_key_id: &credentials.access_key_id,
-            secret_access_key: &credentials.secret_access_key,
-            session_token: credentials.session_token.as_deref(),
-        };
-        let o = &request.options;
-        let settings = crate::Settings {
-            placement: match o.placement {
-                wit::Placement::Headers => Placement::Headers,
-                wit::Placement::Query(expires) => Placement::Query { expires },
-            },
-            double_uri_encode: o.double_uri_encode,
-            normalize_path: o.normalize_path,
-            content_sha256_header: o.content_sha256_header,
-            omit_session_token: o.omit_session_token,
-            debug: o.debug,
-        };
-        // Fail closed: no trustworthy time, no signature.
-        let now = real_now().map_err(|e| SignError::ClockUnavailable(e.message))?;
-        let signed = KEYS.with_borrow_mut(|keys| {
-            crate::sign(
+        sign_with(request, credentials, Algorithm::HmacSha256, None)
+            .map(|(s, _)| s)
+            .map_err(Into::into)
+    }
+
+    fn sign_sigv4a(request: wit::Request, credentials: wit::Credentials) -> Result<wit::SignedRequest, wit::SignError> {
+        sign_with(request, credentials, Algorithm::EcdsaP256Sha256, None)
+            .map(|(s, _)| s)
+            .map_err(Into::into)
+    }
+}
+
+/// Converts, reads the time once and signs; with `upload`, opens a chunked upload too.
+fn sign_with(
+    request: wit::Request,
+    credentials: wit::Credentials,
+    algorithm: Algorithm,
+    upload: Option<wit_chunked::Upload>,
+) -> Result<(wit::SignedRequest, Option<crate::chunked::ChunkSigner>), SignError> {
+    let headers: Vec<(String, String)> = request.headers.into_iter().map(|h| (h.name, h.value)).collect();
+    let payload = match &request.payload {
+        wit::Payload::Bytes(b) => Payload::Bytes(b),
+        wit::Payload::Sha256Hex(h) => Payload::Sha256Hex(h),
+        wit::Payload::Unsigned => Payload::Unsigned,
+        wit::Payload::Empty => Payload::Empty,
+    };
+    let core_request = crate::Request {
+        method: &request.method,
+        url: &request.url,
+        headers: &headers,
+        payload,
+    };
+    let creds = core_credentials(&credentials);
+    let o = &request.options;
+    let settings = crate::Settings {
+        algorithm,
+        placement: match o.placement {
+            wit::Placement::Headers => Placement::Headers,
+            wit::Placement::Query(expires) => Placement::Query { expires },
+        },
+        double_uri_encode: o.double_uri_encode,
+        normalize_path: o.normalize_path,
+        content_sha256_header: o.content_sha256_header,
+        omit_session_token: o.omit_session_token,
+        debug: o.debug,
+    };
+    let now = now()?;
+    let (signed, chunks) = KEYS.with_borrow_mut(|keys| match upload {
+        None => crate::sign(
+            &core_request,
+            &creds,
+            &request.region,
+            &request.service,
+            &settings,
+            now.seconds,
+            keys,
+        )
+        .map(|s| (s, None)),
+        Some(u) => {
+            let upload = crate::chunked::Upload {
+                mode: match u.mode {
+                    wit_chunked::ChunkedMode::Signed => ChunkedMode::Signed,
+                    wit_chunked::ChunkedMode::SignedWithTrailer => ChunkedMode::SignedWithTrailer,
+                    wit_chunked::ChunkedMode::UnsignedWithTrailer => ChunkedMode::UnsignedWithTrailer,
+                },
+                decoded_content_length: u.decoded_content_length,
+                trailer: u.trailer.as_deref(),
+            };
+            crate::chunked::start(
                 &core_request,
                 &creds,
                 &request.region,
@@ -67,9 +120,123 @@ impl Guest for Component {
                 &settings,
                 now.seconds,
                 keys,
+                &upload,
             )
+            .map(|(s, c)| (s, Some(c)))
+        }
+    })?;
+    Ok((to_wit(signed, now), chunks))
+}
+
+/// The chunk signer resource: the core's, behind a `RefCell` (resource methods take `&self`).
+struct ChunkSignerResource(RefCell<crate::chunked::ChunkSigner>);
+
+impl wit_chunked::Guest for Component {
+    type ChunkSigner = ChunkSignerResource;
+
+    fn start(
+        request: wit::Request,
+        credentials: wit::Credentials,
+        upload: wit_chunked::Upload,
+    ) -> Result<(wit::SignedRequest, wit_chunked::ChunkSigner), wit::SignError> {
+        let (signed, chunks) = sign_with(request, credentials, Algorithm::HmacSha256, Some(upload))?;
+        let chunks = chunks.ok_or_else(|| SignError::InvalidOption("no chunk signer".into()))?;
+        Ok((
+            signed,
+            wit_chunked::ChunkSigner::new(ChunkSignerResource(RefCell::new(chunks))),
+        ))
+    }
+}
+
+impl wit_chunked::GuestChunkSigner for ChunkSignerResource {
+    fn sign_chunk(&self, chunk_sha256_hex: String) -> Result<String, wit::SignError> {
+        Ok(self.0.borrow_mut().sign_chunk(&chunk_sha256_hex)?)
+    }
+
+    fn sign_trailer(&self, trailer: Vec<wit::Header>) -> Result<String, wit::SignError> {
+        let trailer: Vec<(String, String)> = trailer.into_iter().map(|h| (h.name, h.value)).collect();
+        Ok(self.0.borrow_mut().sign_trailer(&trailer)?)
+    }
+}
+
+impl wit_policy::Guest for Component {
+    fn sign_post_policy(
+        policy: wit_policy::Policy,
+        credentials: wit::Credentials,
+    ) -> Result<wit_policy::SignedForm, wit::SignError> {
+        let conditions: Vec<Condition<'_>> = policy
+            .conditions
+            .iter()
+            .map(|c| match c {
+                wit_policy::Condition::Equals(m) => Condition::Equals(&m.field, &m.value),
+                wit_policy::Condition::StartsWith(m) => Condition::StartsWith(&m.field, &m.value),
+                wit_policy::Condition::ContentLengthRange(r) => Condition::ContentLengthRange(r.min, r.max),
+            })
+            .collect();
+        let core_policy = crate::policy::PostPolicy {
+            expires_in: policy.expires_in,
+            conditions: &conditions,
+            region: &policy.region,
+            service: &policy.service,
+        };
+        let now = now()?;
+        let form = KEYS.with_borrow_mut(|keys| {
+            crate::policy::sign_post_policy(&core_policy, &core_credentials(&credentials), now.seconds, keys)
         })?;
-        Ok(to_wit(signed, now))
+        Ok(wit_policy::SignedForm {
+            fields: form
+                .fields
+                .into_iter()
+                .map(|f| wit_policy::FormField {
+                    name: f.name.to_owned(),
+                    value: f.value,
+                    sensitive: f.sensitive,
+                })
+                .collect(),
+            policy_document: form.policy_document,
+            signature: form.signature,
+            signing_time: now,
+        })
+    }
+}
+
+/// The message signer resource.
+struct MessageSignerResource(RefCell<crate::event_stream::MessageSigner>);
+
+impl wit_events::Guest for Component {
+    type MessageSigner = MessageSignerResource;
+
+    fn open(
+        seed_signature: String,
+        region: String,
+        service: String,
+    ) -> Result<wit_events::MessageSigner, wit::SignError> {
+        let signer = crate::event_stream::MessageSigner::new(&seed_signature, &region, &service)?;
+        Ok(wit_events::MessageSigner::new(MessageSignerResource(RefCell::new(
+            signer,
+        ))))
+    }
+}
+
+impl wit_events::GuestMessageSigner for MessageSignerResource {
+    fn sign_message(
+        &self,
+        message_sha256_hex: String,
+        credentials: wit::Credentials,
+    ) -> Result<wit_events::MessageSignature, wit::SignError> {
+        let now = now()?;
+        let signed = KEYS.with_borrow_mut(|keys| {
+            self.0
+                .borrow_mut()
+                .sign_message(&message_sha256_hex, &core_credentials(&credentials), now.seconds, keys)
+        })?;
+        Ok(wit_events::MessageSignature {
+            date: Instant {
+                seconds: signed.date_seconds,
+                nanoseconds: 0,
+            },
+            signature: signed.signature.to_vec(),
+        })
     }
 }
 

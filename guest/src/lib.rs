@@ -20,8 +20,12 @@
 //! where it departs from the SigV4 text, which is then noted at the function.
 
 mod canonical;
+pub mod chunked;
 mod error;
+pub mod event_stream;
+pub mod policy;
 mod signing;
+mod sigv4a;
 mod url;
 
 #[cfg(target_arch = "wasm32")]
@@ -31,6 +35,7 @@ mod bindings;
 pub use canonical::{CanonicalHeaders, CanonicalRequest, canonical_uri, encoded_query_pairs, uri_encode};
 pub use error::SignError;
 pub use signing::{ALGORITHM, HexDigest, KeyCache, Scope, SigningKey, SigningTime, StringToSign, sha256_hex};
+pub use sigv4a::{ALGORITHM_V4A, EcdsaKey};
 pub use url::Url;
 
 use canonical::{HeaderSet, is_token};
@@ -67,6 +72,30 @@ pub enum Payload<'a> {
     Unsigned,
     /// No body.
     Empty,
+    /// A stand-in a protocol defines, signed as given, such as
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` (not reachable through the WIT `payload`).
+    Literal(&'static str),
+}
+
+/// The signature algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Algorithm {
+    /// SigV4, `AWS4-HMAC-SHA256`: the scope names one region.
+    #[default]
+    HmacSha256,
+    /// SigV4a, `AWS4-ECDSA-P256-SHA256`: the region is a region set (`*`, or regions joined
+    /// by commas), signed as `x-amz-region-set`; the scope has no region.
+    EcdsaP256Sha256,
+}
+
+impl Algorithm {
+    /// The algorithm's name in the string to sign and the `authorization` header.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::HmacSha256 => ALGORITHM,
+            Self::EcdsaP256Sha256 => ALGORITHM_V4A,
+        }
+    }
 }
 
 /// Credentials, borrowed. `Debug` redacts the secret and the session token.
@@ -105,6 +134,8 @@ pub enum Placement {
 /// How to sign; see the WIT `options` record for each field's meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
+    /// SigV4 or SigV4a.
+    pub algorithm: Algorithm,
     /// Where the signature goes.
     pub placement: Placement,
     /// Encode the path once more (all services but S3).
@@ -123,6 +154,7 @@ impl Default for Settings {
     /// Header placement with the rules of every service but S3.
     fn default() -> Self {
         Self {
+            algorithm: Algorithm::HmacSha256,
             placement: Placement::Headers,
             double_uri_encode: true,
             normalize_path: true,
@@ -181,28 +213,19 @@ pub fn sign(
     check_inputs(request, credentials, region, service, settings)?;
     let url = Url::parse(request.url)?;
     let time = SigningTime::from_unix(time)?;
+    let v4a = settings.algorithm == Algorithm::EcdsaP256Sha256;
+    let algorithm = settings.algorithm.name();
     let scope = Scope {
         date: time.date(),
-        region,
+        region: (!v4a).then_some(region),
         service,
     };
     let payload_hash: std::borrow::Cow<'_, str> = match request.payload {
         Payload::Bytes(b) => sha256_hex(b).into(),
-        Payload::Sha256Hex(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            if h.bytes().any(|b| b.is_ascii_uppercase()) {
-                h.to_ascii_lowercase().into()
-            } else {
-                h.into()
-            }
-        }
-        Payload::Sha256Hex(h) => {
-            return Err(SignError::InvalidPayloadHash(format!(
-                "payload hash {:?} must be 64 hex digits (the SHA-256 of the body)",
-                truncate(h)
-            )));
-        }
+        Payload::Sha256Hex(h) => checked_payload_hash(h)?,
         Payload::Unsigned => UNSIGNED_PAYLOAD.into(),
         Payload::Empty => EMPTY_SHA256.into(),
+        Payload::Literal(l) => l.into(),
     };
 
     let in_headers = settings.placement == Placement::Headers;
@@ -216,6 +239,7 @@ pub fn sign(
             "x-amz-date" => in_headers,
             "x-amz-security-token" => settings.omit_session_token || (in_headers && token.is_some()),
             "x-amz-content-sha256" => content_header,
+            "x-amz-region-set" => v4a && in_headers,
             "x-amz-user-agent" | "x-amz-checksum-mode" => !in_headers,
             _ => false,
         })?;
@@ -225,6 +249,9 @@ pub fn sign(
     }
     if in_headers {
         set.add_own("x-amz-date", time.date_time());
+        if v4a {
+            set.add_own("x-amz-region-set", region);
+        }
         if let Some(t) = sign_token {
             set.add_own("x-amz-security-token", t);
         }
@@ -240,11 +267,14 @@ pub fn sign(
     credential.push('/');
     scope.write_to(&mut credential);
     if let Placement::Query { expires } = settings.placement {
-        query.push(("X-Amz-Algorithm".into(), ALGORITHM.into()));
+        query.push(("X-Amz-Algorithm".into(), algorithm.into()));
         query.push(("X-Amz-Credential".into(), uri_encode(credential.as_bytes())));
         query.push(("X-Amz-Date".into(), time.date_time().into()));
         query.push(("X-Amz-Expires".into(), expires.to_string()));
         query.push(("X-Amz-SignedHeaders".into(), uri_encode(headers.signed.as_bytes())));
+        if v4a {
+            query.push(("X-Amz-Region-Set".into(), uri_encode(region.as_bytes())));
+        }
         if let Some(t) = sign_token {
             query.push(("X-Amz-Security-Token".into(), uri_encode(t.as_bytes())));
         }
@@ -260,11 +290,17 @@ pub fn sign(
     };
     let canonical_request_hash = canonical_request.sha256_hex();
     let string_to_sign = StringToSign {
+        algorithm,
         date_time: time.date_time(),
         scope,
         canonical_request_hash: canonical_request_hash.as_str(),
     };
-    let signature = keys.get(credentials.secret_access_key, &scope).sign(&string_to_sign);
+    let signature = if v4a {
+        keys.ecdsa(credentials.access_key_id, credentials.secret_access_key)
+            .sign(string_to_sign.to_string().as_bytes())
+    } else {
+        keys.get(credentials.secret_access_key, &scope).sign(&string_to_sign)
+    };
 
     let token_header = |value: &str| AddedHeader {
         name: "x-amz-security-token",
@@ -280,6 +316,13 @@ pub fn sign(
                 value: time.date_time().to_owned(),
                 sensitive: false,
             });
+            if v4a {
+                added.push(AddedHeader {
+                    name: "x-amz-region-set",
+                    value: region.to_owned(),
+                    sensitive: false,
+                });
+            }
             if content_header {
                 added.push(AddedHeader {
                     name: "x-amz-content-sha256",
@@ -290,7 +333,7 @@ pub fn sign(
             let signed_headers = &canonical_request.headers.signed;
             let mut authorization = String::with_capacity(80 + credential.len() + signed_headers.len());
             for part in [
-                ALGORITHM,
+                algorithm,
                 " Credential=",
                 &credential,
                 ", SignedHeaders=",
@@ -316,7 +359,7 @@ pub fn sign(
                 Some(_) => "&",
             });
             u.push_str("X-Amz-Algorithm=");
-            u.push_str(ALGORITHM);
+            u.push_str(algorithm);
             u.push_str("&X-Amz-Credential=");
             u.push_str(&uri_encode(credential.as_bytes()));
             u.push_str("&X-Amz-Date=");
@@ -327,6 +370,10 @@ pub fn sign(
             if let Some(t) = token {
                 u.push_str("&X-Amz-Security-Token=");
                 u.push_str(&uri_encode(t.as_bytes()));
+            }
+            if v4a {
+                u.push_str("&X-Amz-Region-Set=");
+                u.push_str(&uri_encode(region.as_bytes()));
             }
             u.push_str("&X-Amz-Signature=");
             u.push_str(&signature);
@@ -343,6 +390,32 @@ pub fn sign(
     })
 }
 
+/// `h` lowered, if it is 64 hex digits.
+pub(crate) fn checked_payload_hash(h: &str) -> Result<std::borrow::Cow<'_, str>, SignError> {
+    if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(SignError::InvalidPayloadHash(format!(
+            "payload hash {:?} must be 64 hex digits (the SHA-256 of the body)",
+            truncate(h)
+        )));
+    }
+    Ok(if h.bytes().any(|b| b.is_ascii_uppercase()) {
+        h.to_ascii_lowercase().into()
+    } else {
+        h.into()
+    })
+}
+
+/// A region (or region set) or service: non-empty printable ASCII without `/`.
+pub(crate) fn check_scope_part(what: &str, s: &str) -> Result<(), SignError> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_graphic() && b != b'/') {
+        return Err(SignError::InvalidOption(format!(
+            "{what} {:?} must be non-empty printable ASCII without '/'",
+            truncate(s)
+        )));
+    }
+    Ok(())
+}
+
 fn check_inputs(
     request: &Request<'_>,
     credentials: &Credentials<'_>,
@@ -356,19 +429,12 @@ fn check_inputs(
             truncate(request.method)
         )));
     }
-    let scope_part = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b'/');
-    if !scope_part(region) {
-        return Err(SignError::InvalidOption(format!(
-            "region {:?} must be non-empty printable ASCII without '/'",
-            truncate(region)
-        )));
-    }
-    if !scope_part(service) {
-        return Err(SignError::InvalidOption(format!(
-            "service {:?} must be non-empty printable ASCII without '/'",
-            truncate(service)
-        )));
-    }
+    let region_kind = match settings.algorithm {
+        Algorithm::HmacSha256 => "region",
+        Algorithm::EcdsaP256Sha256 => "region set",
+    };
+    check_scope_part(region_kind, region)?;
+    check_scope_part("service", service)?;
     if let Placement::Query { expires } = settings.placement
         && !(1..=MAX_EXPIRES_SECS).contains(&expires)
     {
@@ -376,6 +442,12 @@ fn check_inputs(
             "presigned url expiry {expires} s must be between 1 and {MAX_EXPIRES_SECS} (7 days)"
         )));
     }
+    check_credentials(credentials)
+}
+
+/// The access key id is printable and free of the scope's separators; the secret is
+/// non-empty; the session token is printable.
+pub(crate) fn check_credentials(credentials: &Credentials<'_>) -> Result<(), SignError> {
     let akid = credentials.access_key_id;
     if akid.is_empty() || !akid.bytes().all(|b| b.is_ascii_graphic() && !b"/,=".contains(&b)) {
         return Err(SignError::InvalidCredentials(format!(

@@ -2,11 +2,12 @@
 
 use core::fmt;
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::SignError;
 use crate::canonical::{CanonicalRequest, Sink, display_spec_text};
+use crate::sigv4a::{EcdsaKey, EcdsaKeyCache};
 
 /// The algorithm name of SigV4 with HMAC-SHA256.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -64,15 +65,21 @@ impl SigningTime {
 pub struct Scope<'a> {
     /// `YYYYMMDD`.
     pub date: &'a str,
-    /// Signing region.
-    pub region: &'a str,
+    /// Signing region; `None` in SigV4a, whose scope has no region (the region set is a
+    /// signed header or query parameter instead).
+    pub region: Option<&'a str>,
     /// Signing service.
     pub service: &'a str,
 }
 
 impl Scope<'_> {
     pub(crate) fn write_to(&self, out: &mut impl Sink) {
-        for part in [self.date, "/", self.region, "/", self.service, "/aws4_request"] {
+        out.put(self.date);
+        if let Some(region) = self.region {
+            out.put("/");
+            out.put(region);
+        }
+        for part in ["/", self.service, "/aws4_request"] {
             out.put(part);
         }
     }
@@ -87,6 +94,8 @@ impl fmt::Display for Scope<'_> {
 /// The string to sign: algorithm, time, scope and the hex SHA-256 of the canonical request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StringToSign<'a> {
+    /// [`ALGORITHM`], or the SigV4a one.
+    pub algorithm: &'a str,
     /// `YYYYMMDDTHHMMSSZ`.
     pub date_time: &'a str,
     /// The credential scope.
@@ -97,7 +106,7 @@ pub struct StringToSign<'a> {
 
 impl StringToSign<'_> {
     fn write_to(&self, out: &mut impl Sink) {
-        for part in [ALGORITHM, "\n", self.date_time, "\n"] {
+        for part in [self.algorithm, "\n", self.date_time, "\n"] {
             out.put(part);
         }
         self.scope.write_to(out);
@@ -181,10 +190,21 @@ impl SigningKey {
     /// Derives `kSigning` from the secret: HMAC chain over date, region, service, `aws4_request`.
     pub fn derive(secret: &str, scope: &Scope<'_>) -> Self {
         let mut k = hmac(format!("AWS4{secret}").as_bytes(), scope.date.as_bytes());
-        for part in [scope.region, scope.service, "aws4_request"] {
+        for part in [scope.region.unwrap_or_default(), scope.service, "aws4_request"] {
             k = hmac(&k, part.as_bytes());
         }
         Self(keyed(&k))
+    }
+
+    /// The lowercase hex HMAC of `parts` joined: the chained signatures of chunks, trailers
+    /// and event-stream messages, and POST policies, whose strings to sign are not
+    /// [`StringToSign`]s.
+    pub fn sign_parts(&self, parts: &[&str]) -> String {
+        let mut mac = self.0.clone();
+        for part in parts {
+            mac.update(part.as_bytes());
+        }
+        HexDigest::of(&mac.finalize().into_bytes().into()).as_str().to_owned()
     }
 
     /// The signature of `string_to_sign`, lowercase hex.
@@ -215,6 +235,7 @@ fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
 #[derive(Default)]
 pub struct KeyCache {
     entries: Vec<(CacheKey, SigningKey)>,
+    ecdsa: EcdsaKeyCache,
 }
 
 #[derive(PartialEq, Eq)]
@@ -240,7 +261,7 @@ impl KeyCache {
         let found = self.entries.iter().position(|(k, _)| {
             k.secret == secret
                 && k.date.as_slice() == scope.date.as_bytes()
-                && k.region == scope.region
+                && Some(k.region.as_str()) == scope.region
                 && k.service == scope.service
         });
         let at = match found {
@@ -254,7 +275,7 @@ impl KeyCache {
                 let key = CacheKey {
                     secret: secret.to_owned(),
                     date,
-                    region: scope.region.to_owned(),
+                    region: scope.region.unwrap_or_default().to_owned(),
                     service: scope.service.to_owned(),
                 };
                 self.entries.push((key, SigningKey::derive(secret, scope)));
@@ -268,9 +289,14 @@ impl KeyCache {
         &self.entries[0].1
     }
 
-    /// How many keys are cached.
+    /// The SigV4a key of these credentials, derived on a miss.
+    pub fn ecdsa(&mut self, access_key_id: &str, secret: &str) -> &EcdsaKey {
+        self.ecdsa.get(access_key_id, secret)
+    }
+
+    /// How many keys are cached (SigV4 scopes and SigV4a credentials).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len() + self.ecdsa.len()
     }
 
     /// Whether the cache is empty.
@@ -312,10 +338,11 @@ mod tests {
         let mut cache = KeyCache::default();
         let scope = |d: &'static str| Scope {
             date: d,
-            region: "r",
+            region: Some("r"),
             service: "s",
         };
         let sts = StringToSign {
+            algorithm: ALGORITHM,
             date_time: "20200101T000000Z",
             scope: scope("20200101"),
             canonical_request_hash: "x",

@@ -5,15 +5,20 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker, ResourceAny};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 
 use crate::bindings::exports::realsig::sigv4::signer as wit;
+use crate::bindings::exports::realsig::sigv4::chunked as wit_chunked;
 use crate::bindings::{Realsig, RealsigPre};
 use crate::clock::{Chain, Reading, TimeError, TimeSource};
 use crate::{COMPONENT, cache};
 
+pub use crate::bindings::exports::realsig::sigv4::post_policy::{
+    Condition, FieldMatch, FormField, LengthRange, Policy, SignedForm,
+};
 pub use wit::{Header, Options, Payload, Placement, Request, SignError};
+pub use wit_chunked::{ChunkedMode, Upload};
 
 /// How often the epoch advances; deadlines are whole ticks.
 const TICK: Duration = Duration::from_millis(10);
@@ -385,31 +390,127 @@ impl Signer {
         self.inner.clock.name()
     }
 
-    /// Signs `request` at the time the signer's clock gives.
+    /// Signs `request` (SigV4, `AWS4-HMAC-SHA256`) at the time the signer's clock gives.
     pub fn sign(&self, request: &Request, credentials: &Credentials) -> Result<Signed, Error> {
-        let mut pooled = match self.take() {
-            Some(p) => p,
-            None => self.instantiate()?,
-        };
-        // The clock is read before entering the guest, so a source that takes its time (a
-        // first NTP sync, a realtime file proving it advances) does not eat the deadline,
-        // which bounds the guest alone. `real-now` hands this reading over.
-        pooled.store.data_mut().reading = Some(self.inner.clock.now());
-        pooled.store.set_epoch_deadline(self.inner.deadline_ticks);
-        let result = pooled
-            .bindings
-            .realsig_sigv4_signer()
-            .call_sign(&mut pooled.store, request, &credentials.0);
-        pooled.store.data_mut().reading = None;
+        self.call(|p| p.bindings.realsig_sigv4_signer().call_sign(&mut p.store, request, &credentials.0))
+            .and_then(|r| r.map(Signed::from_wit).map_err(Error::Rejected))
+    }
+
+    /// Signs `request` with SigV4a (`AWS4-ECDSA-P256-SHA256`) at the time the signer's
+    /// clock gives. `request.region` is the region set: `*` or regions joined by commas.
+    pub fn sign_sigv4a(&self, request: &Request, credentials: &Credentials) -> Result<Signed, Error> {
+        self.call(|p| {
+            p.bindings
+                .realsig_sigv4_signer()
+                .call_sign_sigv4a(&mut p.store, request, &credentials.0)
+        })
+        .and_then(|r| r.map(Signed::from_wit).map_err(Error::Rejected))
+    }
+
+    /// Builds and signs an S3 POST policy at the time the signer's clock gives.
+    pub fn sign_post_policy(&self, policy: &Policy, credentials: &Credentials) -> Result<SignedForm, Error> {
+        self.call(|p| {
+            p.bindings
+                .realsig_sigv4_post_policy()
+                .call_sign_post_policy(&mut p.store, policy, &credentials.0)
+        })
+        .and_then(|r| r.map_err(Error::Rejected))
+    }
+
+    /// Signs the request opening an S3 aws-chunked upload and returns the signer of its
+    /// chunks, which holds one instance until it is dropped. `request.payload` must be
+    /// [`Payload::Empty`]; put the framed `content-length` among its headers
+    /// ([`crate::chunked::framed_length`]).
+    pub fn start_chunked(
+        &self,
+        request: &Request,
+        credentials: &Credentials,
+        upload: &Upload,
+    ) -> Result<(Signed, ChunkSigner), Error> {
+        let mut pooled = self.checkout()?;
+        let result = self.run(&mut pooled, true, |p| {
+            p.bindings
+                .realsig_sigv4_chunked()
+                .call_start(&mut p.store, request, &credentials.0, upload)
+        });
         match result {
-            Ok(inner) => {
+            Ok(Ok((signed, resource))) => Ok((
+                Signed::from_wit(signed),
+                ChunkSigner {
+                    signer: self.clone(),
+                    pooled: Some(pooled),
+                    resource,
+                },
+            )),
+            Ok(Err(e)) => {
                 self.give_back(pooled);
-                inner.map(Signed::from_wit).map_err(Error::Rejected)
+                Err(Error::Rejected(e))
             }
-            // The instance may be in any state after a trap: drop it.
-            Err(e) if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => Err(Error::Timeout(self.inner.deadline)),
-            Err(e) => Err(Error::Trap(e.into())),
+            Err(e) => Err(e),
         }
+    }
+
+    /// A signer for the messages of an event stream whose request was signed with
+    /// `seed_signature`; it holds one instance until it is dropped.
+    pub fn event_stream(&self, seed_signature: &str, region: &str, service: &str) -> Result<MessageSigner, Error> {
+        let mut pooled = self.checkout()?;
+        let result = self.run(&mut pooled, false, |p| {
+            p.bindings
+                .realsig_sigv4_event_stream()
+                .call_open(&mut p.store, seed_signature, region, service)
+        });
+        match result {
+            Ok(Ok(resource)) => Ok(MessageSigner {
+                signer: self.clone(),
+                pooled: Some(pooled),
+                resource,
+            }),
+            Ok(Err(e)) => {
+                self.give_back(pooled);
+                Err(Error::Rejected(e))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One call on a pooled instance; the instance goes back to the pool unless it failed.
+    fn call<T>(&self, f: impl FnOnce(&mut Pooled) -> wasmtime::Result<T>) -> Result<T, Error> {
+        let mut pooled = self.checkout()?;
+        let out = self.run(&mut pooled, true, f)?;
+        self.give_back(pooled);
+        Ok(out)
+    }
+
+    fn checkout(&self) -> Result<Pooled, Error> {
+        match self.take() {
+            Some(p) => Ok(p),
+            None => self.instantiate(),
+        }
+    }
+
+    /// Runs `f` under the deadline. With `read_clock`, the clock is read first, so a source
+    /// that takes its time (a first NTP sync, a realtime file proving it advances) does not
+    /// eat the deadline, which bounds the guest alone; `real-now` hands this reading over.
+    /// An `Err` means the instance may be in any state: the caller must drop it.
+    fn run<T>(
+        &self,
+        pooled: &mut Pooled,
+        read_clock: bool,
+        f: impl FnOnce(&mut Pooled) -> wasmtime::Result<T>,
+    ) -> Result<T, Error> {
+        if read_clock {
+            pooled.store.data_mut().reading = Some(self.inner.clock.now());
+        }
+        pooled.store.set_epoch_deadline(self.inner.deadline_ticks);
+        let result = f(pooled);
+        pooled.store.data_mut().reading = None;
+        result.map_err(|e| {
+            if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+                Error::Timeout(self.inner.deadline)
+            } else {
+                Error::Trap(e.into())
+            }
+        })
     }
 
     /// Creates one instance and drops it: what a cold call pays (for benchmarks).
@@ -461,4 +562,145 @@ fn spawn_epoch_ticker(engine: &Engine) {
             }
         }
     });
+}
+
+/// Signs the chunks of one aws-chunked upload in order ([`Signer::start_chunked`]).
+///
+/// Holds one instance, with the upload's derived key inside it, until dropped; then the
+/// resource is dropped in the guest and the instance goes back to the pool.
+pub struct ChunkSigner {
+    signer: Signer,
+    pooled: Option<Pooled>,
+    resource: ResourceAny,
+}
+
+impl fmt::Debug for ChunkSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkSigner").finish_non_exhaustive()
+    }
+}
+
+impl ChunkSigner {
+    /// The signature of the next chunk, given the SHA-256 of its data (compute it with
+    /// [`sha2`] in the host); the empty chunk that ends the data is signed too.
+    pub fn sign_chunk(&mut self, chunk_sha256: &[u8; 32]) -> Result<String, Error> {
+        let hex = hex::encode(chunk_sha256);
+        let resource = self.resource;
+        self.with(|p| {
+            p.bindings
+                .realsig_sigv4_chunked()
+                .chunk_signer()
+                .call_sign_chunk(&mut p.store, resource, &hex)
+        })
+    }
+
+    /// The trailer's signature, after the final chunk (`signed-with-trailer` mode).
+    pub fn sign_trailer(&mut self, trailer: &[Header]) -> Result<String, Error> {
+        let resource = self.resource;
+        self.with(|p| {
+            p.bindings
+                .realsig_sigv4_chunked()
+                .chunk_signer()
+                .call_sign_trailer(&mut p.store, resource, trailer)
+        })
+    }
+
+    fn with(
+        &mut self,
+        f: impl FnOnce(&mut Pooled) -> wasmtime::Result<Result<String, SignError>>,
+    ) -> Result<String, Error> {
+        held_call(&self.signer, &mut self.pooled, false, f)
+    }
+}
+
+impl Drop for ChunkSigner {
+    fn drop(&mut self) {
+        release(&self.signer, self.pooled.take(), self.resource);
+    }
+}
+
+/// Signs the messages of one event stream in order ([`Signer::event_stream`]), each at the
+/// time the signer's clock gives.
+pub struct MessageSigner {
+    signer: Signer,
+    pooled: Option<Pooled>,
+    resource: ResourceAny,
+}
+
+impl fmt::Debug for MessageSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageSigner").finish_non_exhaustive()
+    }
+}
+
+/// One event-stream message's signature: the `:date` and `:chunk-signature` headers of its
+/// envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageSignature {
+    /// The signing time (whole seconds): the `:date` header.
+    pub date: SystemTime,
+    /// The 32-byte HMAC: the `:chunk-signature` header.
+    pub signature: Vec<u8>,
+}
+
+impl MessageSigner {
+    /// Signs the next encoded message (empty for the closing frame), hashing it here.
+    pub fn sign_message(&mut self, encoded_message: &[u8], credentials: &Credentials) -> Result<MessageSignature, Error> {
+        use sha2::Digest;
+        let digest: [u8; 32] = if encoded_message.is_empty() {
+            sha2::Sha256::digest(b"").into()
+        } else {
+            sha2::Sha256::digest(encoded_message).into()
+        };
+        let hex = hex::encode(digest);
+        let resource = self.resource;
+        let out = held_call(&self.signer, &mut self.pooled, true, |p| {
+            p.bindings
+                .realsig_sigv4_event_stream()
+                .message_signer()
+                .call_sign_message(&mut p.store, resource, &hex, &credentials.0)
+        })?;
+        Ok(MessageSignature {
+            date: UNIX_EPOCH + Duration::from_secs(out.date.seconds),
+            signature: out.signature,
+        })
+    }
+}
+
+impl Drop for MessageSigner {
+    fn drop(&mut self) {
+        release(&self.signer, self.pooled.take(), self.resource);
+    }
+}
+
+/// A call on an instance a resource holder keeps; after a trap or timeout the instance is
+/// gone and every later call fails.
+fn held_call<T>(
+    signer: &Signer,
+    pooled: &mut Option<Pooled>,
+    read_clock: bool,
+    f: impl FnOnce(&mut Pooled) -> wasmtime::Result<Result<T, SignError>>,
+) -> Result<T, Error> {
+    let Some(p) = pooled.as_mut() else {
+        return Err(Error::Trap(
+            "an earlier call on this stream failed and its instance was discarded".into(),
+        ));
+    };
+    match signer.run(p, read_clock, f) {
+        Ok(r) => r.map_err(Error::Rejected),
+        Err(e) => {
+            *pooled = None;
+            Err(e)
+        }
+    }
+}
+
+/// Drops the guest resource and returns the instance to the pool (if it is still sound).
+fn release(signer: &Signer, pooled: Option<Pooled>, resource: ResourceAny) {
+    if let Some(mut p) = pooled {
+        p.store.set_epoch_deadline(signer.inner.deadline_ticks);
+        if resource.resource_drop(&mut p.store).is_ok() {
+            signer.give_back(p);
+        }
+    }
 }
