@@ -656,3 +656,26 @@ fn credentials_from_the_container_endpoint_and_imds_in_the_environment() {
     assert!(out.contains("Credential=ASIAFROMIMDS/"), "{out}");
     assert_eq!(imds.requests(), 3, "token, role, credentials");
 }
+
+/// `--sigv4a --region-set` signs the v4a suite's get-vanilla: the stages equal the files and
+/// the signature verifies with the case's public key.
+#[test]
+fn sigv4a_flags_sign_the_v4a_suite_case() {
+    use p256::ecdsa::signature::Verifier;
+    use p256::ecdsa::{Signature, VerifyingKey};
+    let dir = vectors_dir().join("aws-signing-test-suite/v4a/get-vanilla");
+    let v = sign_json(&dir, &["--sigv4a", "--region-set", "us-east-1"], &[]);
+    assert_eq!(v["canonical_request"], expected(&dir, "header-canonical-request.txt"));
+    assert_eq!(v["string_to_sign"], expected(&dir, "header-string-to-sign.txt"));
+    let key: Value = serde_json::from_str(&expected(&dir, "public-key.json")).unwrap();
+    let mut sec1 = vec![4u8];
+    sec1.extend(hex::decode(key["X"].as_str().unwrap()).unwrap());
+    sec1.extend(hex::decode(key["Y"].as_str().unwrap()).unwrap());
+    let key = VerifyingKey::from_sec1_bytes(&sec1).unwrap();
+    let sig = Signature::from_der(&hex::decode(v["signature"].as_str().unwrap()).unwrap()).unwrap();
+    key.verify(v["string_to_sign"].as_str().unwrap().as_bytes(), &sig).unwrap();
+    assert!(v["authorization"].as_str().unwrap().starts_with("AWS4-ECDSA-P256-SHA256 Credential="));
+    // --region-set without --sigv4a is refused, as one line.
+    let out = realsig(&["sign", "--region-set", "*", "https://example.amazonaws.com/"], &[], b"");
+    assert_one_line_error("--region-set alone", &out, "--sigv4a");
+}

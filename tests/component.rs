@@ -21,7 +21,15 @@ fn imports_nothing_but_real_now() {
     let imports: Vec<String> = world.imports.keys().map(|k| resolve.name_world_key(k)).collect();
     let exports: Vec<String> = world.exports.keys().map(|k| resolve.name_world_key(k)).collect();
     assert_eq!(imports, ["realsig:sigv4/real-time"]);
-    assert_eq!(exports, ["realsig:sigv4/signer"]);
+    assert_eq!(
+        exports,
+        [
+            "realsig:sigv4/signer",
+            "realsig:sigv4/chunked",
+            "realsig:sigv4/post-policy",
+            "realsig:sigv4/event-stream"
+        ]
+    );
 
     let real_time = resolve
         .interfaces

@@ -108,7 +108,9 @@ fn chunked_upload_matches_the_documented_example() {
             "0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9",
         ]
     );
-    assert!(body.ends_with(b"0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n"));
+    assert!(
+        body.ends_with(b"0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n")
+    );
 }
 
 #[test]
@@ -166,7 +168,10 @@ fn unsigned_trailer_upload_frames_without_signatures() {
     };
     let (signed, mut chunks) = signer.start_chunked(&request, &doc_credentials(), &upload).unwrap();
     let header = |n: &str| signed.headers.iter().find(|h| h.name == n).map(|h| h.value.as_str());
-    assert_eq!(header("x-amz-content-sha256"), Some("STREAMING-UNSIGNED-PAYLOAD-TRAILER"));
+    assert_eq!(
+        header("x-amz-content-sha256"),
+        Some("STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    );
     assert_eq!(header("x-amz-trailer"), Some("x-amz-checksum-crc32"));
     assert_eq!(header("content-encoding"), Some("aws-chunked"));
     assert_eq!(header("x-amz-decoded-content-length"), Some("20000"));
@@ -206,9 +211,16 @@ fn chunk_signer_refuses_out_of_order_calls_and_bad_input() {
     }
     let request = doc_request(&[]);
     // A trailer mode without its trailer, a trailer without a trailer mode, a bad name.
-    assert_eq!(kind(signer.start_chunked(&request, &creds, &upload(ChunkedMode::SignedWithTrailer, None))), "invalid-option");
     assert_eq!(
-        kind(signer.start_chunked(&request, &creds, &upload(ChunkedMode::Signed, Some("x-amz-checksum-crc32")))),
+        kind(signer.start_chunked(&request, &creds, &upload(ChunkedMode::SignedWithTrailer, None))),
+        "invalid-option"
+    );
+    assert_eq!(
+        kind(signer.start_chunked(
+            &request,
+            &creds,
+            &upload(ChunkedMode::Signed, Some("x-amz-checksum-crc32"))
+        )),
         "invalid-option"
     );
     assert_eq!(
@@ -218,7 +230,10 @@ fn chunk_signer_refuses_out_of_order_calls_and_bad_input() {
     // A body given in line: the data must go through the chunk signer.
     let mut with_body = doc_request(&[]);
     with_body.payload = Payload::Bytes(b"data".to_vec());
-    assert_eq!(kind(signer.start_chunked(&with_body, &creds, &upload(ChunkedMode::Signed, None))), "invalid-option");
+    assert_eq!(
+        kind(signer.start_chunked(&with_body, &creds, &upload(ChunkedMode::Signed, None))),
+        "invalid-option"
+    );
 
     let (_, mut chunks) = signer
         .start_chunked(&request, &creds, &upload(ChunkedMode::Signed, None))
@@ -241,7 +256,14 @@ fn event_stream_messages_match_aws_sigv4() {
     let t0 = 1_700_000_000u64;
     let seed = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     let creds = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None);
-    let identity = AwsCredentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None, None, "t").into();
+    let identity = AwsCredentials::new(
+        "AKIDEXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        None,
+        None,
+        "t",
+    )
+    .into();
 
     let mut theirs_previous = seed.to_owned();
     // One signer per message time: each message reads the clock anew. A message signer
@@ -269,7 +291,9 @@ fn event_stream_messages_match_aws_sigv4() {
         let (theirs, their_sig) = sign_message(&message, &theirs_previous, &params).unwrap().into_parts();
 
         let signer = signer_at(UNIX_EPOCH + Duration::from_secs(time));
-        let mut ours = signer.event_stream(&theirs_previous, "us-west-2", "transcribe").unwrap();
+        let mut ours = signer
+            .event_stream(&theirs_previous, "us-west-2", "transcribe")
+            .unwrap();
         let signed = ours.sign_message(&encoded, &creds).unwrap();
         assert_eq!(hex::encode(&signed.signature), their_sig, "message {i}");
         assert_eq!(signed.date, UNIX_EPOCH + Duration::from_secs(time));
@@ -278,7 +302,10 @@ fn event_stream_messages_match_aws_sigv4() {
             .iter()
             .find(|h| h.name().as_str() == ":chunk-signature")
             .map(|h| h.value().clone());
-        assert_eq!(their_header, Some(HeaderValue::ByteArray(signed.signature.clone().into())));
+        assert_eq!(
+            their_header,
+            Some(HeaderValue::ByteArray(signed.signature.clone().into()))
+        );
         theirs_previous = their_sig;
     }
 
@@ -294,8 +321,13 @@ fn event_stream_messages_match_aws_sigv4() {
         .unwrap();
     let (_, their_sig) = sign_empty_message(&theirs_previous, &params).unwrap().into_parts();
     let signer = signer_at(UNIX_EPOCH + Duration::from_secs(time));
-    let mut ours = signer.event_stream(&theirs_previous, "us-west-2", "transcribe").unwrap();
-    assert_eq!(hex::encode(ours.sign_message(b"", &creds).unwrap().signature), their_sig);
+    let mut ours = signer
+        .event_stream(&theirs_previous, "us-west-2", "transcribe")
+        .unwrap();
+    assert_eq!(
+        hex::encode(ours.sign_message(b"", &creds).unwrap().signature),
+        their_sig
+    );
 }
 
 /// One message signer chains by itself: its second signature equals a fresh signer's
@@ -308,8 +340,12 @@ fn event_stream_signer_chains() {
     let mut one = signer.event_stream(&seed, "us-east-1", "bedrock").unwrap();
     let first = one.sign_message(b"m1", &creds).unwrap().signature;
     let second = one.sign_message(b"m2", &creds).unwrap().signature;
-    let mut fresh = signer.event_stream(&hex::encode(&first), "us-east-1", "bedrock").unwrap();
+    let mut fresh = signer
+        .event_stream(&hex::encode(&first), "us-east-1", "bedrock")
+        .unwrap();
     assert_eq!(fresh.sign_message(b"m2", &creds).unwrap().signature, second);
-    let bad = signer.event_stream("not-a-signature", "us-east-1", "bedrock").unwrap_err();
+    let bad = signer
+        .event_stream("not-a-signature", "us-east-1", "bedrock")
+        .unwrap_err();
     assert_eq!(bad.kind(), "invalid-option");
 }

@@ -33,9 +33,18 @@ const (
 	exportMemory   = "memory"
 )
 
+// The canonical resource built-ins the module imports for the WIT resources of the
+// `chunked` and `event-stream` interfaces (module name, resource). This binding exposes
+// `sign` only, which never creates a resource; the built-ins are defined to fail loudly
+// should anything reach them.
+var resourceImports = [][2]string{
+	{"[export]realsig:sigv4/chunked", "chunk-signer"},
+	{"[export]realsig:sigv4/event-stream", "message-signer"},
+}
+
 // wit/realsig.wit as this file was last checked against, by SHA-256. abi_test.go compares it
 // with the file: when the WIT changes, review every layout below, then update the hash.
-const witSHA256 = "88b178b91feb18d08c70cbd268dc480e55941ad8538b18e11dc6b40c846bb21c"
+const witSHA256 = "8e6adf2f523f28100806dc0c514172a0a3fc89a3c66fdb48b6ff88ab34762d3b"
 
 // Offsets in the argument area of `sign`: record (request, credentials), align 4.
 const (

@@ -154,6 +154,27 @@ func newSigner(c config, cache wazero.CompilationCache) (*Signer, error) {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("realsig: defining %s#%s: %w", importModule, importRealNow, err)
 	}
+	for _, r := range resourceImports {
+		module, resource := r[0], r[1]
+		unsupported := func(what string) api.GoModuleFunc {
+			return func(context.Context, api.Module, []uint64) {
+				panic(fmt.Sprintf("realsig: %s#[%s]%s: the Go binding does not support the %s interface yet",
+					module, what, resource, module))
+			}
+		}
+		_, err := rt.NewHostModuleBuilder(module).
+			NewFunctionBuilder().
+			WithGoModuleFunction(unsupported("resource-new"), []api.ValueType{api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).
+			Export("[resource-new]"+resource).
+			NewFunctionBuilder().
+			WithGoModuleFunction(unsupported("resource-drop"), []api.ValueType{api.ValueTypeI32}, nil).
+			Export("[resource-drop]" + resource).
+			Instantiate(ctx)
+		if err != nil {
+			rt.Close(ctx)
+			return nil, fmt.Errorf("realsig: defining %s: %w", module, err)
+		}
+	}
 	compiled, err := rt.CompileModule(ctx, coreModule)
 	if err != nil {
 		rt.Close(ctx)

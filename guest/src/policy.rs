@@ -174,6 +174,79 @@ fn iso8601(seconds: u64) -> Result<String, SignError> {
 mod tests {
     use super::*;
 
+    /// AWS's worked example ("Example: Browser-Based Upload using HTTP POST (Using AWS
+    /// Signature Version 4)"): its base64 policy, credentials and signature.
+    #[test]
+    fn signs_the_documented_policy() {
+        const POLICY: &str = "eyAiZXhwaXJhdGlvbiI6ICIyMDE1LTEyLTMwVDEyOjAwOjAwLjAwMFoiLA0KICAiY29uZGl0aW9ucyI6IFsNCiAgICB7ImJ1Y2tldCI6ICJzaWd2NGV4YW1wbGVidWNrZXQifSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRrZXkiLCAidXNlci91c2VyMS8iXSwNCiAgICB7ImFjbCI6ICJwdWJsaWMtcmVhZCJ9LA0KICAgIHsic3VjY2Vzc19hY3Rpb25fcmVkaXJlY3QiOiAiaHR0cDovL3NpZ3Y0ZXhhbXBsZWJ1Y2tldC5zMy5hbWF6b25hd3MuY29tL3N1Y2Nlc3NmdWxfdXBsb2FkLmh0bWwifSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRDb250ZW50LVR5cGUiLCAiaW1hZ2UvIl0sDQogICAgeyJ4LWFtei1tZXRhLXV1aWQiOiAiMTQzNjUxMjM2NTEyNzQifSwNCiAgICB7IngtYW16LXNlcnZlci1zaWRlLWVuY3J5cHRpb24iOiAiQUVTMjU2In0sDQogICAgWyJzdGFydHMtd2l0aCIsICIkeC1hbXotbWV0YS10YWciLCAiIl0sDQoNCiAgICB7IngtYW16LWNyZWRlbnRpYWwiOiAiQUtJQUlPU0ZPRE5ON0VYQU1QTEUvMjAxNTEyMjkvdXMtZWFzdC0xL3MzL2F3czRfcmVxdWVzdCJ9LA0KICAgIHsieC1hbXotYWxnb3JpdGhtIjogIkFXUzQtSE1BQy1TSEEyNTYifSwNCiAgICB7IngtYW16LWRhdGUiOiAiMjAxNTEyMjlUMDAwMDAwWiIgfQ0KICBdDQp9";
+        let scope = Scope {
+            date: "20151229",
+            region: Some("us-east-1"),
+            service: "s3",
+        };
+        let key = SigningKey::derive("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", &scope);
+        assert_eq!(
+            sign_policy(POLICY, &key),
+            "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e"
+        );
+    }
+
+    #[test]
+    fn builds_the_policy_with_the_signing_fields() {
+        let creds = Credentials {
+            access_key_id: "AKIDEXAMPLE",
+            secret_access_key: "secret",
+            session_token: Some("token"),
+        };
+        let policy = PostPolicy {
+            expires_in: 3600,
+            conditions: &[
+                Condition::Equals("bucket", "b"),
+                Condition::StartsWith("$key", "user/"),
+                Condition::ContentLengthRange(1, 10),
+            ],
+            region: "us-east-1",
+            service: "s3",
+        };
+        let form = sign_post_policy(&policy, &creds, 1_440_938_160, &mut KeyCache::default()).unwrap();
+        let doc: Value = serde_json::from_str(&form.policy_document).unwrap();
+        assert_eq!(doc["expiration"], "2015-08-30T13:36:00Z");
+        assert_eq!(
+            doc["conditions"],
+            json!([
+                ["eq", "$bucket", "b"],
+                ["starts-with", "$key", "user/"],
+                ["content-length-range", 1, 10],
+                {"x-amz-algorithm": "AWS4-HMAC-SHA256"},
+                {"x-amz-credential": "AKIDEXAMPLE/20150830/us-east-1/s3/aws4_request"},
+                {"x-amz-date": "20150830T123600Z"},
+                {"x-amz-security-token": "token"},
+            ])
+        );
+        let names: Vec<&str> = form.fields.iter().map(|f| f.name).collect();
+        assert_eq!(
+            names,
+            [
+                "policy",
+                "x-amz-algorithm",
+                "x-amz-credential",
+                "x-amz-date",
+                "x-amz-security-token",
+                "x-amz-signature"
+            ]
+        );
+        assert_eq!(form.fields[0].value, BASE64.encode(&form.policy_document));
+        assert!(
+            !format!("{form:?}").contains("token\""),
+            "the token is redacted in Debug"
+        );
+        let bad = PostPolicy {
+            conditions: &[Condition::ContentLengthRange(10, 1)],
+            ..policy
+        };
+        assert!(sign_post_policy(&bad, &creds, 0, &mut KeyCache::default()).is_err());
+    }
+
     #[test]
     fn expiration_is_iso8601() {
         assert_eq!(iso8601(1_440_938_160).unwrap(), "2015-08-30T12:36:00Z");

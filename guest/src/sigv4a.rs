@@ -94,8 +94,8 @@ impl EcdsaKey {
     /// against the suites' `public-key.json`).
     pub fn public_key_hex(&self) -> (String, String) {
         let point = self.0.verifying_key().to_sec1_point(false);
-        let x = point.x().map(|x| hex::encode(x)).unwrap_or_default();
-        let y = point.y().map(|y| hex::encode(y)).unwrap_or_default();
+        let x = point.x().map(hex::encode).unwrap_or_default();
+        let y = point.y().map(hex::encode).unwrap_or_default();
         (x, y)
     }
 }
@@ -142,6 +142,20 @@ mod tests {
     use super::*;
     use p256::ecdsa::VerifyingKey;
     use p256::ecdsa::signature::hazmat::PrehashVerifier;
+
+    /// The official v4a suite's public key for its credentials (every case's
+    /// public-key.json): the derivation matches AWS's.
+    #[test]
+    fn derives_the_suite_key() {
+        let key = EcdsaKey::derive("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+        assert_eq!(
+            key.public_key_hex(),
+            (
+                "b6618f6a65740a99e650b33b6b4b5bd0d43b176d721a3edfea7e7d2d56d936b1".to_owned(),
+                "865ed22a7eadc9c5cb9d2cbaca1b3699139fedc5043dc6661864218330c8e518".to_owned()
+            )
+        );
+    }
 
     #[test]
     fn signatures_are_deterministic_and_verify() {

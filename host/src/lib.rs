@@ -35,8 +35,8 @@ pub use clock::{
 };
 pub use signer::{
     AddedHeader, ChunkSigner, ChunkedMode, Condition, Credentials, Error, FieldMatch, FormField, Header, LengthRange,
-    MessageSignature, MessageSigner, MissingCredentials, Options, Payload, Placement, Policy, Request, SignError, Signed,
-    SignedForm, Signer, SignerBuilder, Upload,
+    MessageSignature, MessageSigner, MissingCredentials, Options, Payload, Placement, Policy, Request, SignError,
+    Signed, SignedForm, Signer, SignerBuilder, Upload,
 };
 
 /// The component this host runs: the exact bytes `realsig component --out` writes.

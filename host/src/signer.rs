@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wasmtime::component::{HasSelf, Linker, ResourceAny};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 
-use crate::bindings::exports::realsig::sigv4::signer as wit;
 use crate::bindings::exports::realsig::sigv4::chunked as wit_chunked;
+use crate::bindings::exports::realsig::sigv4::signer as wit;
 use crate::bindings::{Realsig, RealsigPre};
 use crate::clock::{Chain, Reading, TimeError, TimeSource};
 use crate::{COMPONENT, cache};
@@ -392,8 +392,12 @@ impl Signer {
 
     /// Signs `request` (SigV4, `AWS4-HMAC-SHA256`) at the time the signer's clock gives.
     pub fn sign(&self, request: &Request, credentials: &Credentials) -> Result<Signed, Error> {
-        self.call(|p| p.bindings.realsig_sigv4_signer().call_sign(&mut p.store, request, &credentials.0))
-            .and_then(|r| r.map(Signed::from_wit).map_err(Error::Rejected))
+        self.call(|p| {
+            p.bindings
+                .realsig_sigv4_signer()
+                .call_sign(&mut p.store, request, &credentials.0)
+        })
+        .and_then(|r| r.map(Signed::from_wit).map_err(Error::Rejected))
     }
 
     /// Signs `request` with SigV4a (`AWS4-ECDSA-P256-SHA256`) at the time the signer's
@@ -645,7 +649,11 @@ pub struct MessageSignature {
 
 impl MessageSigner {
     /// Signs the next encoded message (empty for the closing frame), hashing it here.
-    pub fn sign_message(&mut self, encoded_message: &[u8], credentials: &Credentials) -> Result<MessageSignature, Error> {
+    pub fn sign_message(
+        &mut self,
+        encoded_message: &[u8],
+        credentials: &Credentials,
+    ) -> Result<MessageSignature, Error> {
         use sha2::Digest;
         let digest: [u8; 32] = if encoded_message.is_empty() {
             sha2::Sha256::digest(b"").into()

@@ -78,6 +78,12 @@ pub struct SigningArgs {
     /// Add the session token after signing instead of signing it.
     #[arg(long)]
     pub omit_session_token: bool,
+    /// Sign with SigV4a (AWS4-ECDSA-P256-SHA256), e.g. for S3 multi-region access points.
+    #[arg(long)]
+    pub sigv4a: bool,
+    /// The SigV4a region set: * or regions joined by commas (default: the region).
+    #[arg(long, value_name = "LIST", requires = "sigv4a")]
+    pub region_set: Option<String>,
     /// Show the canonical request, string to sign, time source and credential provider on
     /// standard error (secrets redacted).
     #[arg(short, long)]
@@ -215,6 +221,9 @@ impl SigningArgs {
     /// The region: `--region`, the environment, the profile, then the host name (a global
     /// service's host, like sts.amazonaws.com, means us-east-1).
     pub fn region(&self, host: &str) -> Result<String, String> {
+        if let Some(set) = &self.region_set {
+            return Ok(set.clone());
+        }
         let env = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
         self.region
             .clone()

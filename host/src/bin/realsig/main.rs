@@ -2,6 +2,7 @@
 
 mod args;
 mod now;
+mod post_policy;
 mod request;
 mod service;
 mod sign;
@@ -46,7 +47,12 @@ enum Command {
     ///   realsig request https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15
     ///   realsig request -X PUT --data @backup.tar https://bucket.s3.us-east-1.amazonaws.com/backup.tar
     ///   realsig request -o report.pdf https://bucket.s3.eu-west-1.amazonaws.com/report.pdf
+    ///   realsig request -X PUT --data @big.iso --chunked --trailer-checksum crc32c https://bucket.s3.us-east-1.amazonaws.com/big.iso
     Request(request::RequestArgs),
+    /// Sign an S3 POST policy for a browser-based upload form; print the form fields (JSON).
+    ///
+    /// Example: realsig post-policy --bucket photos --key-prefix user/1/ --content-length-range 0:10485760 --region us-east-1
+    PostPolicy(post_policy::PostPolicyArgs),
     /// Show the real time the signer would use, where it came from, and how far the process
     /// clock is off.
     ///
@@ -76,7 +82,14 @@ fn main() -> ExitCode {
         Err(e) => {
             // One line, like every other error; `--help` has the details.
             let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("error: bad arguments");
+            let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+            let mut first = lines.next().unwrap_or("error: bad arguments").to_owned();
+            // "the following required arguments were not provided:" names them on the next line.
+            if first.ends_with(':')
+                && let Some(next) = lines.next()
+            {
+                first = format!("{first} {next}");
+            }
             eprintln!("realsig: {first} (see realsig --help)");
             return ExitCode::from(2);
         }
@@ -86,6 +99,7 @@ fn main() -> ExitCode {
         Command::Presign(args) => sign::presign(args),
         Command::Request(args) => return request::request(args),
         Command::Now(args) => now::now(&args),
+        Command::PostPolicy(args) => post_policy::post_policy(args),
         Command::Component { out, core } => {
             let bytes = if core { realsig::CORE_MODULE } else { realsig::COMPONENT };
             std::fs::write(&out, bytes)

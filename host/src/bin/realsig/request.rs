@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use realsig::chunked::{Checksum, ChunkedBody, DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE, framed_length};
 use realsig::clock::{SkewCorrected, human_duration};
-use realsig::{Placement, Signed};
+use realsig::{ChunkedMode, Header, Options, Payload, Placement, Request, Signed, Upload};
 use ureq::http;
 
 use crate::args::{Body, HttpArgs, SigningArgs};
@@ -31,6 +32,23 @@ const MAX_ROUND_TRIP: Duration = Duration::from_secs(900);
 /// Uploads at least this large show a progress bar on a terminal.
 const PROGRESS_MIN: u64 = 1 << 20;
 
+#[derive(Clone, Copy, ValueEnum)]
+enum TrailerChecksum {
+    Crc32,
+    Crc32c,
+    Sha256,
+}
+
+impl From<TrailerChecksum> for Checksum {
+    fn from(c: TrailerChecksum) -> Self {
+        match c {
+            TrailerChecksum::Crc32 => Checksum::Crc32,
+            TrailerChecksum::Crc32c => Checksum::Crc32c,
+            TrailerChecksum::Sha256 => Checksum::Sha256,
+        }
+    }
+}
+
 #[derive(Args)]
 pub struct RequestArgs {
     #[command(flatten)]
@@ -47,6 +65,18 @@ pub struct RequestArgs {
     /// Do not retry a clock-skew refusal with the server's time.
     #[arg(long)]
     no_skew_correction: bool,
+    /// Upload the body as S3 aws-chunked, streamed and signed chunk by chunk
+    /// (STREAMING-AWS4-HMAC-SHA256-PAYLOAD).
+    #[arg(long)]
+    chunked: bool,
+    /// With --chunked: send this checksum of the data as a signed trailer
+    /// (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER; with --unsigned-payload, the unsigned
+    /// STREAMING-UNSIGNED-PAYLOAD-TRAILER).
+    #[arg(long, value_enum, value_name = "ALGORITHM", requires = "chunked")]
+    trailer_checksum: Option<TrailerChecksum>,
+    /// With --chunked: the chunk size in bytes (S3 wants at least 8192).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_CHUNK_SIZE, requires = "chunked")]
+    chunk_size: usize,
     #[command(flatten)]
     signing: SigningArgs,
 }
@@ -69,16 +99,26 @@ fn run(args: &RequestArgs) -> Result<(), String> {
         .timeout_connect(Some(Duration::from_secs(10)))
         .build()
         .into();
+    if args.chunked && args.chunk_size < MIN_CHUNK_SIZE {
+        return Err(format!(
+            "--chunk-size {} is below S3's smallest chunk, {MIN_CHUNK_SIZE} bytes",
+            args.chunk_size
+        ));
+    }
     let mut signing_clock = Arc::clone(&clock);
     for attempt in 0..2 {
-        let (signed, _) = sign_described(
-            &described,
-            &args.signing,
-            Placement::Headers,
-            Arc::clone(&signing_clock),
-        )?;
         let sent = clock.now().ok();
-        let mut response = send(&agent, &described, &signed)?;
+        let mut response = if args.chunked {
+            send_chunked(&agent, &described, args, Arc::clone(&signing_clock))?
+        } else {
+            let (signed, _) = sign_described(
+                &described,
+                &args.signing,
+                Placement::Headers,
+                Arc::clone(&signing_clock),
+            )?;
+            send(&agent, &described, &signed)?
+        };
         let received = clock.now().ok();
         let status = response.status();
         if status.as_u16() < 400 {
@@ -117,6 +157,92 @@ fn run(args: &RequestArgs) -> Result<(), String> {
         return Err(format!("HTTP {} {}{message}", status.as_u16(), error.code));
     }
     unreachable!("the loop returns on its second attempt")
+}
+
+/// Signs the opening request of an aws-chunked upload and streams the body, each chunk
+/// signed as it is read: the data is never held in memory.
+fn send_chunked(
+    agent: &ureq::Agent,
+    described: &Described,
+    args: &RequestArgs,
+    clock: Arc<dyn realsig::TimeSource>,
+) -> Result<http::Response<ureq::Body>, String> {
+    let signing = &args.signing;
+    if signing.sigv4a || signing.payload_hash.is_some() {
+        return Err("--chunked signs with SigV4 and hashes each chunk: drop --sigv4a and --payload-hash".into());
+    }
+    let checksum = args.trailer_checksum.map(Checksum::from);
+    let mode = match (checksum, signing.unsigned_payload) {
+        (None, false) => ChunkedMode::Signed,
+        (Some(_), false) => ChunkedMode::SignedWithTrailer,
+        (Some(_), true) => ChunkedMode::UnsignedWithTrailer,
+        (None, true) => return Err("--chunked --unsigned-payload needs --trailer-checksum".into()),
+    };
+    let (data, len): (Box<dyn Read + Send>, u64) = match &described.body {
+        Body::Empty => (Box::new(std::io::empty()), 0),
+        Body::Bytes(b) => (Box::new(std::io::Cursor::new(b.clone())), b.len() as u64),
+        Body::File { path, len } => (
+            Box::new(std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?),
+            *len,
+        ),
+    };
+    let host = crate::args::url_host(&described.url)?;
+    let service = signing.service(host)?;
+    let framed = framed_length(len, args.chunk_size, mode, checksum);
+    let mut headers: Vec<Header> = described
+        .headers
+        .iter()
+        .filter(|h| !h.name.eq_ignore_ascii_case("content-length"))
+        .cloned()
+        .collect();
+    headers.push(Header {
+        name: "content-length".into(),
+        value: framed.to_string(),
+    });
+    let request = Request {
+        method: described.method.clone(),
+        url: described.url.clone(),
+        headers,
+        payload: Payload::Empty,
+        options: Options {
+            debug: true,
+            ..signing.options(&service, Placement::Headers)
+        },
+        region: signing.region(host)?,
+        service,
+    };
+    let upload = Upload {
+        mode,
+        decoded_content_length: len,
+        trailer: checksum.map(|c| c.header_name().to_owned()),
+    };
+    let provided = signing.credentials()?;
+    let signer = crate::args::signer(Arc::clone(&clock))?;
+    let (signed, chunks) = signer
+        .start_chunked(&request, &provided.credentials, &upload)
+        .map_err(|e| e.to_string())?;
+    if signing.verbose {
+        crate::args::explain(&signed, &provided, &*clock);
+    }
+    let chunks = (mode != ChunkedMode::UnsignedWithTrailer).then_some(chunks);
+    let body = ChunkedBody::new(data, chunks, checksum, args.chunk_size);
+    let mut builder = http::Request::builder()
+        .method(described.method.as_str())
+        .uri(&signed.url);
+    for h in request
+        .headers
+        .iter()
+        .filter(|h| !signed.headers.iter().any(|a| a.name.eq_ignore_ascii_case(&h.name)))
+    {
+        builder = builder.header(&h.name, &h.value);
+    }
+    for h in &signed.headers {
+        builder = builder.header(&h.name, &h.value);
+    }
+    let request = builder
+        .body(ureq::SendBody::from_owned_reader(body))
+        .map_err(|e| e.to_string())?;
+    agent.run(request).map_err(|e| format!("{}: {e}", described.url))
 }
 
 fn send(agent: &ureq::Agent, described: &Described, signed: &Signed) -> Result<http::Response<ureq::Body>, String> {

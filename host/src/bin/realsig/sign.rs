@@ -168,9 +168,12 @@ pub fn sign_described(
     };
     let provided = signing.credentials()?;
     let signer = args::signer(std::sync::Arc::clone(&clock))?;
-    let signed = signer
-        .sign(&request, &provided.credentials)
-        .map_err(|e| e.to_string())?;
+    let signed = if signing.sigv4a {
+        signer.sign_sigv4a(&request, &provided.credentials)
+    } else {
+        signer.sign(&request, &provided.credentials)
+    }
+    .map_err(|e| e.to_string())?;
     if signing.verbose {
         args::explain(&signed, &provided, &*clock);
     }
