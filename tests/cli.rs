@@ -673,9 +673,19 @@ fn sigv4a_flags_sign_the_v4a_suite_case() {
     sec1.extend(hex::decode(key["Y"].as_str().unwrap()).unwrap());
     let key = VerifyingKey::from_sec1_bytes(&sec1).unwrap();
     let sig = Signature::from_der(&hex::decode(v["signature"].as_str().unwrap()).unwrap()).unwrap();
-    key.verify(v["string_to_sign"].as_str().unwrap().as_bytes(), &sig).unwrap();
-    assert!(v["authorization"].as_str().unwrap().starts_with("AWS4-ECDSA-P256-SHA256 Credential="));
+    key.verify(v["string_to_sign"].as_str().unwrap().as_bytes(), &sig)
+        .unwrap();
+    assert!(
+        v["authorization"]
+            .as_str()
+            .unwrap()
+            .starts_with("AWS4-ECDSA-P256-SHA256 Credential=")
+    );
     // --region-set without --sigv4a is refused, as one line.
-    let out = realsig(&["sign", "--region-set", "*", "https://example.amazonaws.com/"], &[], b"");
+    let out = realsig(
+        &["sign", "--region-set", "*", "https://example.amazonaws.com/"],
+        &[],
+        b"",
+    );
     assert_one_line_error("--region-set alone", &out, "--sigv4a");
 }
