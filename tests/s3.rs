@@ -151,17 +151,7 @@ fn put_64_mib_with_bounded_memory_and_get_it_back() {
     ok(run(&mut realsig(&["request", "-X", "PUT", &s3.url("/bucket")])));
 
     let dir = tempfile::tempdir().unwrap();
-    let upload = dir.path().join("upload.bin");
-    let mut file = std::fs::File::create(&upload).unwrap();
-    let block: Vec<u8> = (0..1u32 << 20)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    for i in 0..64u8 {
-        let mut b = block.clone();
-        b[0] = i; // every MiB differs
-        file.write_all(&b).unwrap();
-    }
-    drop(file);
+    let upload = test_file(dir.path(), "upload.bin", 64);
 
     let data = format!("@{}", upload.display());
     let (status, peak_kib) = run_measuring_rss(&mut realsig(&[

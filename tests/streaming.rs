@@ -180,7 +180,6 @@ fn unsigned_trailer_upload_frames_without_signatures() {
     assert_eq!(refused.kind(), "invalid-option", "{refused}");
     drop(chunks);
 
-    let (_, _) = signer.start_chunked(&request, &doc_credentials(), &upload).unwrap();
     let mut body = Vec::new();
     ChunkedBody::new(&[7u8; 20_000][..], None, Some(Checksum::Crc32), 8192)
         .read_to_end(&mut body)
@@ -265,10 +264,19 @@ fn event_stream_messages_match_aws_sigv4() {
     )
     .into();
 
+    let params = |time: u64| {
+        v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-west-2")
+            .name("transcribe")
+            .time(UNIX_EPOCH + Duration::from_secs(time))
+            .settings(())
+            .build()
+            .unwrap()
+    };
     let mut theirs_previous = seed.to_owned();
-    // One signer per message time: each message reads the clock anew. A message signer
-    // holds an instance of its own signer, so use one signer at several fixed times by
-    // re-opening with the previous signature (the chain is what matters).
+    // Each message is signed at its own time: one fixed-clock signer per time, each opened
+    // with the previous signature, so the chain is what is compared.
     for (i, payload) in [&b"first audio"[..], b"", b"third, after an empty-payload message"]
         .iter()
         .enumerate()
@@ -280,15 +288,9 @@ fn event_stream_messages_match_aws_sigv4() {
         let mut encoded = Vec::new();
         write_message_to(&message, &mut encoded).unwrap();
 
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region("us-west-2")
-            .name("transcribe")
-            .time(UNIX_EPOCH + Duration::from_secs(time))
-            .settings(())
-            .build()
-            .unwrap();
-        let (theirs, their_sig) = sign_message(&message, &theirs_previous, &params).unwrap().into_parts();
+        let (theirs, their_sig) = sign_message(&message, &theirs_previous, &params(time))
+            .unwrap()
+            .into_parts();
 
         let signer = signer_at(UNIX_EPOCH + Duration::from_secs(time));
         let mut ours = signer
@@ -311,15 +313,9 @@ fn event_stream_messages_match_aws_sigv4() {
 
     // The closing frame signs an empty payload.
     let time = t0 + 3 * 86_399;
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-west-2")
-        .name("transcribe")
-        .time(UNIX_EPOCH + Duration::from_secs(time))
-        .settings(())
-        .build()
-        .unwrap();
-    let (_, their_sig) = sign_empty_message(&theirs_previous, &params).unwrap().into_parts();
+    let (_, their_sig) = sign_empty_message(&theirs_previous, &params(time))
+        .unwrap()
+        .into_parts();
     let signer = signer_at(UNIX_EPOCH + Duration::from_secs(time));
     let mut ours = signer
         .event_stream(&theirs_previous, "us-west-2", "transcribe")

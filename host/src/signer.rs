@@ -431,49 +431,48 @@ impl Signer {
         credentials: &Credentials,
         upload: &Upload,
     ) -> Result<(Signed, ChunkSigner), Error> {
-        let mut pooled = self.checkout()?;
-        let result = self.run(&mut pooled, true, |p| {
+        let ((signed, resource), pooled) = self.open_held(true, |p| {
             p.bindings
                 .realsig_sigv4_chunked()
                 .call_start(&mut p.store, request, &credentials.0, upload)
-        });
-        match result {
-            Ok(Ok((signed, resource))) => Ok((
-                Signed::from_wit(signed),
-                ChunkSigner {
-                    signer: self.clone(),
-                    pooled: Some(pooled),
-                    resource,
-                },
-            )),
-            Ok(Err(e)) => {
-                self.give_back(pooled);
-                Err(Error::Rejected(e))
-            }
-            Err(e) => Err(e),
-        }
+        })?;
+        let chunks = ChunkSigner {
+            signer: self.clone(),
+            pooled: Some(pooled),
+            resource,
+        };
+        Ok((Signed::from_wit(signed), chunks))
     }
 
     /// A signer for the messages of an event stream whose request was signed with
     /// `seed_signature`; it holds one instance until it is dropped.
     pub fn event_stream(&self, seed_signature: &str, region: &str, service: &str) -> Result<MessageSigner, Error> {
-        let mut pooled = self.checkout()?;
-        let result = self.run(&mut pooled, false, |p| {
+        let (resource, pooled) = self.open_held(false, |p| {
             p.bindings
                 .realsig_sigv4_event_stream()
                 .call_open(&mut p.store, seed_signature, region, service)
-        });
-        match result {
-            Ok(Ok(resource)) => Ok(MessageSigner {
-                signer: self.clone(),
-                pooled: Some(pooled),
-                resource,
-            }),
-            Ok(Err(e)) => {
+        })?;
+        Ok(MessageSigner {
+            signer: self.clone(),
+            pooled: Some(pooled),
+            resource,
+        })
+    }
+
+    /// Runs the call that creates a guest resource and keeps its instance out of the pool
+    /// for the resource's holder; a refused call gives the instance back.
+    fn open_held<T>(
+        &self,
+        read_clock: bool,
+        f: impl FnOnce(&mut Pooled) -> wasmtime::Result<Result<T, SignError>>,
+    ) -> Result<(T, Pooled), Error> {
+        let mut pooled = self.checkout()?;
+        match self.run(&mut pooled, read_clock, f)? {
+            Ok(out) => Ok((out, pooled)),
+            Err(e) => {
                 self.give_back(pooled);
                 Err(Error::Rejected(e))
             }
-            Err(e) => Err(e),
         }
     }
 
@@ -655,12 +654,7 @@ impl MessageSigner {
         credentials: &Credentials,
     ) -> Result<MessageSignature, Error> {
         use sha2::Digest;
-        let digest: [u8; 32] = if encoded_message.is_empty() {
-            sha2::Sha256::digest(b"").into()
-        } else {
-            sha2::Sha256::digest(encoded_message).into()
-        };
-        let hex = hex::encode(digest);
+        let hex = hex::encode(sha2::Sha256::digest(encoded_message));
         let resource = self.resource;
         let out = held_call(&self.signer, &mut self.pooled, true, |p| {
             p.bindings

@@ -226,19 +226,7 @@ fn send_chunked(
     }
     let chunks = (mode != ChunkedMode::UnsignedWithTrailer).then_some(chunks);
     let body = ChunkedBody::new(data, chunks, checksum, args.chunk_size);
-    let mut builder = http::Request::builder()
-        .method(described.method.as_str())
-        .uri(&signed.url);
-    for h in request
-        .headers
-        .iter()
-        .filter(|h| !signed.headers.iter().any(|a| a.name.eq_ignore_ascii_case(&h.name)))
-    {
-        builder = builder.header(&h.name, &h.value);
-    }
-    for h in &signed.headers {
-        builder = builder.header(&h.name, &h.value);
-    }
+    let builder = signed_builder(&described.method, &request.headers, &signed);
     let request = builder
         .body(ureq::SendBody::from_owned_reader(body))
         .map_err(|e| e.to_string())?;
@@ -246,16 +234,7 @@ fn send_chunked(
 }
 
 fn send(agent: &ureq::Agent, described: &Described, signed: &Signed) -> Result<http::Response<ureq::Body>, String> {
-    let mut builder = http::Request::builder()
-        .method(described.method.as_str())
-        .uri(&signed.url);
-    let added = |name: &str| signed.headers.iter().any(|h| h.name.eq_ignore_ascii_case(name));
-    for h in described.headers.iter().filter(|h| !added(&h.name)) {
-        builder = builder.header(&h.name, &h.value);
-    }
-    for h in &signed.headers {
-        builder = builder.header(&h.name, &h.value);
-    }
+    let builder = signed_builder(&described.method, &described.headers, signed);
     let unreachable = |e: ureq::Error| format!("{}: {e}", described.url);
     let with_body = matches!(described.method.as_str(), "PUT" | "POST" | "PATCH");
     match &described.body {
@@ -296,6 +275,20 @@ fn send(agent: &ureq::Agent, described: &Described, signed: &Signed) -> Result<h
             agent.run(request).map_err(unreachable)
         }
     }
+}
+
+/// The request to send: `headers`, except those the signing instructions replace, then the
+/// instructions' headers.
+fn signed_builder(method: &str, headers: &[Header], signed: &Signed) -> http::request::Builder {
+    let mut builder = http::Request::builder().method(method).uri(&signed.url);
+    let added = |name: &str| signed.headers.iter().any(|h| h.name.eq_ignore_ascii_case(name));
+    for h in headers.iter().filter(|h| !added(&h.name)) {
+        builder = builder.header(&h.name, &h.value);
+    }
+    for h in &signed.headers {
+        builder = builder.header(&h.name, &h.value);
+    }
+    builder
 }
 
 fn head(response: &http::Response<ureq::Body>) -> Vec<u8> {
