@@ -3,20 +3,24 @@
 //! Reports, with criterion: get-vanilla signed in the component (warm instance), the same
 //! with native `aws-sigv4` (which derives the signing key per call, as it does in the SDK),
 //! our core natively (the component's overhead), a 1 MiB PUT with the payload hashed natively
-//! in the host, and the cost of a fresh instance. Then prints the ratios the targets name.
+//! in the host, the cost of a fresh instance, SigV4a against native `aws-sigv4`, and aws-chunked
+//! framing of a 64 MiB file against `sha256sum`. Then prints the ratios the targets name.
 
 #![allow(missing_docs)] // a benchmark binary, not an API
 
 use std::hint::black_box;
+use std::io::Write;
 use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
 
 use aws_credential_types::Credentials as AwsCredentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign as aws_sign};
-use aws_sigv4::sign::v4;
+use aws_sigv4::sign::{v4, v4a};
 use aws_smithy_runtime_api::client::identity::Identity;
 use criterion::Criterion;
-use realsig::{Credentials, FixedClock, Header, Payload, Request, Signer};
+use realsig::chunked::{Checksum, ChunkedBody, DEFAULT_CHUNK_SIZE, framed_length};
+use realsig::{ChunkedMode, Credentials, FixedClock, Header, Payload, Request, Signer, Upload};
 use sha2::{Digest, Sha256};
 
 const AKID: &str = "AKIDEXAMPLE";
@@ -105,6 +109,9 @@ fn main() {
     g.finish();
 
     c.bench_function("instantiate", |b| b.iter(|| signer.instantiate_once().unwrap()));
+
+    sigv4a(&mut c, &signer, &creds, &vanilla, &identity);
+    chunked(&mut c, &signer, &creds);
     c.final_summary();
 
     let component = mean_ns("get-vanilla/component");
@@ -119,6 +126,161 @@ fn main() {
             component / native
         );
     }
+    let ratio = |a: &str, b: &str| Some(mean_ns(a)? / mean_ns(b)?);
+    if let (Some(warm), Some(first)) = (
+        ratio("sigv4a/component", "sigv4a/aws-sigv4-native"),
+        ratio("sigv4a-first-sign/component", "sigv4a/aws-sigv4-native"),
+    ) {
+        println!(
+            "ratio sigv4a component / aws-sigv4 native = {warm:.3} (target <= 1.0); first sign of a fresh signer: {first:.3}"
+        );
+    }
+    if let Some(r) = ratio("sigv4a/component", "sigv4a/realsig-core-native") {
+        println!("ratio sigv4a component / realsig core native = {r:.3} (the cost of wasm)");
+    }
+    for variant in ["signed", "signed-crc32c-trailer"] {
+        // Throughput is the inverse of time for the same bytes.
+        if let Some(r) = ratio("chunked-64MiB/sha256sum", &format!("chunked-64MiB/{variant}")) {
+            println!("throughput chunked {variant} / sha256sum = {r:.3} (target >= 0.8)");
+        }
+    }
+}
+
+/// SigV4a get-vanilla: the component (warm instance, derived key pair cached in it), the first
+/// signature of a fresh signer (instance, p256 basepoint table, key derivation), and native
+/// `aws-sigv4` with its `sigv4a` feature (which derives the key pair per call, as the SDK does).
+fn sigv4a(c: &mut Criterion, signer: &Signer, creds: &Credentials, vanilla: &Request, identity: &Identity) {
+    let mut request = vanilla.clone();
+    request.region = "us-east-1,us-west-2".into();
+    signer.sign_sigv4a(&request, creds).expect("warm up");
+    let mut g = c.benchmark_group("sigv4a");
+    g.bench_function("component", |b| {
+        b.iter(|| signer.sign_sigv4a(black_box(&request), creds).unwrap())
+    });
+    g.bench_function("aws-sigv4-native", |b| {
+        b.iter(|| {
+            let params = v4a::SigningParams::builder()
+                .identity(identity)
+                .region_set("us-east-1,us-west-2")
+                .name("service")
+                .time(UNIX_EPOCH + Duration::from_secs(AT))
+                .settings(SigningSettings::default())
+                .build()
+                .unwrap()
+                .into();
+            let headers = [("Host", "example.amazonaws.com")].into_iter();
+            let req = SignableRequest::new("GET", black_box(URL), headers, SignableBody::Bytes(&[])).unwrap();
+            aws_sign(req, &params).unwrap()
+        })
+    });
+    // Our core natively (key pair cached), for the cost of running it as wasm.
+    let mut keys = realsig_guest::KeyCache::default();
+    let settings = realsig_guest::Settings {
+        algorithm: realsig_guest::Algorithm::EcdsaP256Sha256,
+        ..Default::default()
+    };
+    let core_headers = [("Host".to_owned(), "example.amazonaws.com".to_owned())];
+    g.bench_function("realsig-core-native", |b| {
+        b.iter(|| {
+            let req = realsig_guest::Request {
+                method: "GET",
+                url: black_box(URL),
+                headers: &core_headers,
+                payload: realsig_guest::Payload::Empty,
+            };
+            let creds = realsig_guest::Credentials {
+                access_key_id: AKID,
+                secret_access_key: SECRET,
+                session_token: None,
+            };
+            realsig_guest::sign(&req, &creds, "us-east-1,us-west-2", "service", &settings, AT, &mut keys).unwrap()
+        })
+    });
+    g.finish();
+
+    // A signer built per iteration (outside the timing), so each signature is its first.
+    let mut g = c.benchmark_group("sigv4a-first-sign");
+    g.sample_size(10);
+    g.bench_function("component", |b| {
+        b.iter_batched_ref(
+            || {
+                Signer::builder()
+                    .clock(FixedClock(UNIX_EPOCH + Duration::from_secs(AT)))
+                    .build()
+                    .expect("signer")
+            },
+            |fresh| fresh.sign_sigv4a(black_box(&request), creds).unwrap(),
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+/// A 64 MiB file framed as a signed aws-chunked body into a sink (64 KiB chunks: native
+/// SHA-256 per chunk, each chunk signed in the component), with and without a CRC32C trailer,
+/// against `sha256sum` of the same file and against hashing it in-process.
+fn chunked(c: &mut Criterion, signer: &Signer, creds: &Credentials) {
+    const SIZE: usize = 64 << 20;
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    let data: Vec<u8> = (0..SIZE).map(|i| (i * 31 + i / 4099) as u8).collect();
+    file.write_all(&data).expect("write");
+    drop(data);
+    let path = file.path().to_owned();
+
+    let mut g = c.benchmark_group("chunked-64MiB");
+    g.throughput(criterion::Throughput::Bytes(SIZE as u64));
+    g.sample_size(10);
+    for (name, mode, checksum) in [
+        ("signed", ChunkedMode::Signed, None),
+        (
+            "signed-crc32c-trailer",
+            ChunkedMode::SignedWithTrailer,
+            Some(Checksum::Crc32c),
+        ),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut request = Request::new("PUT", "https://bucket.s3.amazonaws.com/key", "us-east-1", "s3");
+                request.options = realsig::Options::s3();
+                let framed = framed_length(SIZE as u64, DEFAULT_CHUNK_SIZE, mode, checksum);
+                request.headers.push(Header {
+                    name: "content-length".into(),
+                    value: framed.to_string(),
+                });
+                let upload = Upload {
+                    mode,
+                    decoded_content_length: SIZE as u64,
+                    trailer: checksum.map(|c| c.header_name().to_owned()),
+                };
+                let (_, chunks) = signer.start_chunked(&request, creds, &upload).unwrap();
+                let file = std::fs::File::open(&path).unwrap();
+                let mut body = ChunkedBody::new(file, Some(chunks), checksum, DEFAULT_CHUNK_SIZE);
+                let n = std::io::copy(&mut body, &mut std::io::sink()).unwrap();
+                assert_eq!(n, framed);
+            })
+        });
+    }
+    g.bench_function("sha256sum", |b| {
+        b.iter(|| {
+            let out = Command::new("sha256sum").arg(&path).output().expect("sha256sum");
+            assert!(out.status.success());
+        })
+    });
+    g.bench_function("sha256-in-process", |b| {
+        b.iter(|| {
+            let mut hasher = Sha256::new();
+            let mut file = std::fs::File::open(&path).unwrap();
+            let mut buf = vec![0; DEFAULT_CHUNK_SIZE];
+            loop {
+                let n = std::io::Read::read(&mut file, &mut buf).unwrap();
+                if n == 0 {
+                    break hasher.finalize();
+                }
+                hasher.update(&buf[..n]);
+            }
+        })
+    });
+    g.finish();
 }
 
 /// The mean criterion just measured for `id`, from its estimates file.
