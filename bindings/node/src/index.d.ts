@@ -35,6 +35,8 @@ export interface SignRequest {
   /** A precomputed SHA-256 (hex) of the body, or 'UNSIGNED-PAYLOAD'. */
   bodySha256?: string;
   region: string;
+  /** SigV4a only: the region set ('*', 'us-east-1,us-west-2' or a list); default `region`. */
+  regionSet?: string | string[];
   service: string;
   signingOptions?: SigningOptions;
 }
@@ -55,15 +57,81 @@ export interface Signed {
   stringToSign?: string;
 }
 
+/** The flavour of an S3 aws-chunked upload. */
+export type ChunkedMode = 'signed' | 'signed-with-trailer' | 'unsigned-with-trailer';
+
+/** A policy condition as written in the policy JSON, or `{ field: value }` exact matches. */
+export type PolicyCondition =
+  | Record<string, string>
+  | ['eq' | 'starts-with', string, string]
+  | ['content-length-range', number, number];
+
+export interface SignedForm {
+  /** The form fields, in order, to put before the file field. */
+  fields: Record<string, string>;
+  /** The policy JSON (with temporary credentials it names the session token). */
+  policyDocument: string;
+  signature: string;
+  signingTime: Date;
+}
+
 export class Signer {
   constructor(options?: { clock?: Clock });
-  sign(request: SignRequest, credentials: Credentials, options?: { debug?: boolean }): Signed;
-  presign(request: SignRequest, credentials: Credentials, options?: { expiresIn?: number; debug?: false }): string;
+  sign(request: SignRequest, credentials: Credentials, options?: { debug?: boolean; sigv4a?: boolean }): Signed;
   presign(
     request: SignRequest,
     credentials: Credentials,
-    options: { expiresIn?: number; debug: true },
+    options?: { expiresIn?: number; debug?: false; sigv4a?: boolean },
+  ): string;
+  presign(
+    request: SignRequest,
+    credentials: Credentials,
+    options: { expiresIn?: number; debug: true; sigv4a?: boolean },
   ): { url: string; canonicalRequest: string; stringToSign: string };
+  startChunked(
+    request: Omit<SignRequest, 'body' | 'bodySha256' | 'service'> & { service?: string },
+    credentials: Credentials,
+    upload: { decodedContentLength: number | bigint; mode?: ChunkedMode; trailer?: string },
+  ): ChunkedUpload;
+  signPostPolicy(
+    policy: { conditions?: PolicyCondition[]; expiresIn?: number; region: string; service?: string },
+    credentials: Credentials,
+  ): SignedForm;
+  eventStream(seedSignature: string, scope: { region: string; service: string }): MessageSigner;
+}
+
+/** Chunk data, or its SHA-256 (hex) when hashed elsewhere. */
+export type ChunkData = Uint8Array | string | { sha256: string };
+
+export class ChunkedUpload {
+  private constructor();
+  /** The headers to add to the request (lowercase names). */
+  headers: Record<string, string>;
+  url: string;
+  /** The seed signature. */
+  signature: string;
+  signingTime: Date;
+  signChunk(data: ChunkData): string;
+  signTrailer(headers: Record<string, string> | [string, string][]): string;
+  /** One non-empty chunk, framed. */
+  frame(data: Uint8Array | string): Buffer;
+  /** The final chunk, the trailer and the closing CRLF. */
+  end(trailer?: Record<string, string>): Buffer;
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+export function framedLength(
+  decodedLength: number,
+  options?: { chunkSize?: number; mode?: ChunkedMode; trailer?: Record<string, string> },
+): number;
+
+export class MessageSigner {
+  private constructor();
+  /** Signs the next encoded message; an empty one is the closing frame. */
+  signMessage(message: ChunkData, credentials: Credentials): { date: Date; signature: Uint8Array };
+  close(): void;
+  [Symbol.dispose](): void;
 }
 
 export function sign(request: SignRequest, credentials: Credentials, options?: { debug?: boolean }): Signed;

@@ -41,3 +41,29 @@ export function parseRequest(buf) {
 export function readTrimmed(path) {
   return readFileSync(path, 'utf8').replace(/\s+$/, '');
 }
+
+/** A suite case's context, its request in this package's shape, and its credentials. */
+export function suiteCase(dir) {
+  const ctx = JSON.parse(readFileSync(join(dir, 'context.json'), 'utf8'));
+  const raw = parseRequest(readFileSync(join(dir, 'request.txt')));
+  const host = raw.headers.find(([n]) => n.toLowerCase() === 'host')[1];
+  const req = {
+    method: raw.method,
+    url: `https://${host}${raw.target}`,
+    headers: raw.headers,
+    body: raw.body,
+    region: ctx.region,
+    service: ctx.service,
+    signingOptions: {
+      normalizePath: ctx.normalize ?? true,
+      contentSha256Header: ctx.sign_body ?? false,
+      omitSessionToken: ctx.omit_session_token ?? false,
+    },
+  };
+  const creds = {
+    accessKeyId: ctx.credentials.access_key_id,
+    secretAccessKey: ctx.credentials.secret_access_key,
+    sessionToken: ctx.credentials.token,
+  };
+  return { ctx, req, creds };
+}

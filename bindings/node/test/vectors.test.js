@@ -1,12 +1,12 @@
 // Every case of the official v4 suite, header and query form, through the package:
 // canonical request, string to sign and signature equal the suite's files.
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { Signer, fixedClock } from '../src/index.js';
-import { parseRequest, readTrimmed, vectorsDir } from './support.js';
+import { readTrimmed, suiteCase, vectorsDir } from './support.js';
 
 const suite = join(vectorsDir(), 'aws-signing-test-suite', 'v4');
 const cases = readdirSync(suite, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
@@ -17,27 +17,7 @@ for (const name of cases) {
   for (const form of ['header', 'query']) {
     test(`v4/${name}/${form}`, () => {
       const dir = join(suite, name);
-      const ctx = JSON.parse(readFileSync(join(dir, 'context.json'), 'utf8'));
-      const raw = parseRequest(readFileSync(join(dir, 'request.txt')));
-      const host = raw.headers.find(([n]) => n.toLowerCase() === 'host')[1];
-      const req = {
-        method: raw.method,
-        url: `https://${host}${raw.target}`,
-        headers: raw.headers,
-        body: raw.body,
-        region: ctx.region,
-        service: ctx.service,
-        signingOptions: {
-          normalizePath: ctx.normalize ?? true,
-          contentSha256Header: ctx.sign_body ?? false,
-          omitSessionToken: ctx.omit_session_token ?? false,
-        },
-      };
-      const creds = {
-        accessKeyId: ctx.credentials.access_key_id,
-        secretAccessKey: ctx.credentials.secret_access_key,
-        sessionToken: ctx.credentials.token,
-      };
+      const { ctx, req, creds } = suiteCase(dir);
       const signer = new Signer({ clock: fixedClock(new Date(ctx.timestamp)) });
       const out =
         form === 'header'
