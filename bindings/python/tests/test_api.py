@@ -110,11 +110,13 @@ def test_a_failure_inside_the_call_drops_the_instance_and_the_next_call_works():
 
     signer = HostBug(realsig.fixed(WHEN))
     signer.sign(**REQUEST, credentials=CREDS)  # an instance exists
+    trapped = signer._local.instance
     signer.broken = True
     with pytest.raises(RuntimeError, match="a bug in the host's import"):  # wasmtime-py re-raises it
         signer.sign(**REQUEST, credentials=CREDS)
-    assert signer._local.sign is None  # the instance that trapped is gone
+    assert trapped.broken  # the instance that trapped is not used again
     signer.broken = False
     assert signer.sign(**REQUEST, credentials=realsig.Credentials(AKID, SECRET)).signature == (
         "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
     )
+    assert signer._local.instance is not trapped

@@ -22,12 +22,23 @@ from .errors import (
     SignError,
 )
 from .sntp import ntp
-from .signer import Credentials, Signed, Signer, default_signer, presign, sign
+from .signer import (
+    ChunkedUpload,
+    Credentials,
+    MessageSigner,
+    Signed,
+    SignedForm,
+    Signer,
+    default_signer,
+    framed_length,
+    presign,
+    sign,
+)
 
 __all__ = [
-    "ClockError", "ClockUnavailable", "ComponentFailure", "Credentials", "InvalidCredentials",
+    "ChunkedUpload", "ClockError", "ClockUnavailable", "ComponentFailure", "Credentials", "InvalidCredentials",
     "InvalidHeaderName", "InvalidHeaderValue", "InvalidMethod", "InvalidOption",
-    "InvalidPayloadHash", "InvalidUrl", "SignError", "Signed", "Signer", "chain", "clocks",
-    "default_clock", "default_signer", "fixed", "ntp", "presign", "raw_clock", "realtime_file",
+    "InvalidPayloadHash", "InvalidUrl", "MessageSigner", "SignError", "Signed", "SignedForm", "Signer",
+    "chain", "clocks", "default_clock", "default_signer", "fixed", "framed_length", "ntp", "presign", "raw_clock", "realtime_file",
     "sign", "system_clock",
 ]
