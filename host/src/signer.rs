@@ -654,7 +654,16 @@ impl MessageSigner {
         credentials: &Credentials,
     ) -> Result<MessageSignature, Error> {
         use sha2::Digest;
-        let hex = hex::encode(sha2::Sha256::digest(encoded_message));
+        self.sign_message_sha256(&sha2::Sha256::digest(encoded_message).into(), credentials)
+    }
+
+    /// Signs the next message given the SHA-256 of its encoding (hashed by the caller).
+    pub fn sign_message_sha256(
+        &mut self,
+        message_sha256: &[u8; 32],
+        credentials: &Credentials,
+    ) -> Result<MessageSignature, Error> {
+        let hex = hex::encode(message_sha256);
         let resource = self.resource;
         let out = held_call(&self.signer, &mut self.pooled, true, |p| {
             p.bindings

@@ -17,6 +17,77 @@ module Realsig
     alias_method :to_s, :inspect
   end
 
+  # A signed POST policy: put #fields in the form, in order, before the file field.
+  # #policy_document names the session token with temporary credentials: do not log it.
+  SignedForm = Struct.new(:fields, :policy_document, :signature, :signing_time, :sensitive_fields,
+                          keyword_init: true) do
+    def inspect = "#<Realsig::SignedForm signature=#{signature} signing_time=#{signing_time.iso8601}>"
+    alias_method :to_s, :inspect
+  end
+
+  # One aws-chunked upload (Signer#chunked_upload): the #headers to send (yours, the framed
+  # content-length and the signature's), the #body, and the #signed instructions.
+  #
+  #   upload = signer.chunked_upload(url: url, path: "backup.tar", region: "us-east-1",
+  #                                  mode: :signed_with_trailer, checksum: :crc32c)
+  #   request = Net::HTTP::Put.new(URI(url), upload.headers)
+  #   request.body_stream = upload.body
+  ChunkedUpload = Struct.new(:signed, :body, :headers)
+
+  # The framed body of a chunked upload, read like an IO (#read, #readpartial, #size); each
+  # chunk is read from the file, hashed and signed as it is asked for.
+  class ChunkedBody
+    attr_reader :size
+
+    def initialize(native, size)
+      @native = native
+      @size = size
+    end
+
+    def read(length = nil, outbuf = nil)
+      if length.nil?
+        data = +"".b
+        while (piece = @native.read(1 << 20))
+          data << piece
+        end
+      else
+        data = @native.read(length)
+        return nil if data.nil? && length.positive?
+      end
+      data ||= +"".b
+      outbuf ? outbuf.replace(data) : data
+    end
+
+    def readpartial(length, outbuf = nil)
+      read(length, outbuf) or raise EOFError, "end of the chunked body"
+    end
+
+    # Releases the chunk signer before the end (after the end it is already released).
+    def close = @native.close
+  end
+
+  # Signs the messages of one event stream, in order, each at the real time it is signed.
+  class EventStream
+    def initialize(native, credentials, read_clock)
+      @native = native
+      @credentials = credentials
+      @read_clock = read_clock
+    end
+
+    # Signs the next encoded message ("" for the closing frame). Returns `[date, signature]`:
+    # the `:date` (a Time, whole seconds) and `:chunk-signature` (32 bytes) header values.
+    def sign_message(message)
+      raise CredentialsError, "event streams take static credentials (Signer#event_stream credentials:)" unless @credentials
+
+      secs, signature = @native.sign_message(Digest::SHA256.hexdigest(message), @credentials, @read_clock.call)
+      [Time.at(secs, in: "UTC"), signature.b]
+    end
+
+    def close = @native.close
+
+    def inspect = "#<Realsig::EventStream>"
+  end
+
   # Signs requests with the realsig component (in wasmtime, inside this process) at the real
   # time its clock gives.
   #
@@ -73,24 +144,64 @@ module Realsig
 
     # Like #sign, but returns the whole Signed (signature, signing time, and with `debug: true`
     # the canonical request and string to sign).
+    #
+    # With `sigv4a: true` the request is signed with SigV4a (AWS4-ECDSA-P256-SHA256) and
+    # `region` is the region set: "*", "us-east-1,us-west-2" or an Array of regions.
     def sign_details(url:, region:, service:, method: "GET", headers: nil, body: nil, body_sha256: nil,
                      unsigned_payload: false, credentials: nil, expires_in: nil, double_uri_encode: nil,
-                     normalize_path: nil, content_sha256_header: nil, omit_session_token: false, debug: false)
+                     normalize_path: nil, content_sha256_header: nil, omit_session_token: false, debug: false,
+                     sigv4a: false)
       s3 = service == "s3"
+      region = region.join(",") if sigv4a && region.is_a?(Array)
       options = [expires(expires_in), flag(double_uri_encode, !s3), flag(normalize_path, !s3),
-                 flag(content_sha256_header, s3), omit_session_token ? true : false, debug ? true : false]
-      creds = credentials.nil? ? @credentials : Credentials.of(credentials)
-      creds &&= [text(creds.access_key_id, "the access key id", InvalidCredentials),
-                 text(creds.secret_access_key, "the secret access key", InvalidCredentials),
-                 creds.session_token && text(creds.session_token, "the session token", InvalidCredentials)]
+                 flag(content_sha256_header, s3), omit_session_token ? true : false, debug ? true : false,
+                 sigv4a ? true : false]
       out = @native.sign(text(method, "the method", InvalidMethod), text(url, "the url", InvalidUrl),
-                         header_pairs(headers), payload(body, body_sha256, unsigned_payload), creds,
-                         [text(region, "the region", InvalidOption), text(service, "the service", InvalidOption)],
-                         options, @read ? read_clock : [nil, nil])
-      added, signed_url, signature, secs, nanos, canonical, string_to_sign = out
-      Signed.new(headers: added.to_h { |name, value, _| [name, value] }, url: signed_url, signature: signature,
-                 signing_time: Time.at(secs, nanos, :nsec, in: "UTC"), canonical_request: canonical,
-                 string_to_sign: string_to_sign, sensitive_headers: added.select(&:last).map(&:first).freeze)
+                         header_pairs(headers), payload(body, body_sha256, unsigned_payload), credential_parts(credentials),
+                         scope(region, service), options, @read ? read_clock : [nil, nil])
+      signed(out)
+    end
+
+    # Signs the request opening an S3 aws-chunked upload of the file at `path` and returns a
+    # ChunkedUpload: send its #headers (with the framed content-length) and its #body (an
+    # IO-like object for Net::HTTP's body_stream, read from the file as it is sent, never
+    # whole). `mode`: :signed, :signed_with_trailer or :unsigned_with_trailer; `checksum`
+    # (trailer modes): :crc32, :crc32c or :sha256, computed as the file is read.
+    def chunked_upload(url:, path:, region:, method: "PUT", headers: nil, mode: :signed, checksum: nil,
+                       chunk_size: 65_536, credentials: nil, service: "s3")
+      unless chunk_size.is_a?(Integer) && chunk_size.positive?
+        raise InvalidOption, "chunk_size must be a positive Integer, not #{chunk_size.inspect}"
+      end
+
+      pairs = header_pairs(headers)
+      out, body, length = @native.start_chunked(
+        text(method, "the method", InvalidMethod), text(url, "the url", InvalidUrl), pairs,
+        text(path.to_s, "the path", InvalidOption), [mode.to_s.tr("_", "-"), checksum&.to_s, chunk_size],
+        credential_parts(credentials), scope(region, service), @read ? read_clock : [nil, nil]
+      )
+      signed = signed(out)
+      sent = pairs.reject { |name, _| name.casecmp?("content-length") }.to_h
+      ChunkedUpload.new(signed, ChunkedBody.new(body, length), sent.merge("content-length" => length.to_s, **signed.headers))
+    end
+
+    # Builds and signs an S3 POST policy (browser uploads). `conditions` as in the policy
+    # JSON: Hashes of exact matches ({ "bucket" => "b" }), ["eq", "$key", "v"],
+    # ["starts-with", "$key", "uploads/"], ["content-length-range", min, max].
+    def post_policy(conditions:, region:, service: "s3", expires_in: 3600, credentials: nil)
+      fields, document, signature, secs, nanos = @native.post_policy(
+        conditions.flat_map { |c| policy_condition(c) }, [policy_expiry(expires_in), *scope(region, service)],
+        credential_parts(credentials), @read ? read_clock : [nil, nil]
+      )
+      SignedForm.new(fields: fields.to_h { |name, value, _| [name, value] }, policy_document: document,
+                     signature: signature, signing_time: Time.at(secs, nanos, :nsec, in: "UTC"),
+                     sensitive_fields: fields.select(&:last).map(&:first).freeze)
+    end
+
+    # An EventStream signing the messages of a stream whose request was signed with
+    # `seed_signature` (hex).
+    def event_stream(seed_signature, region:, service:, credentials: nil)
+      native = @native.event_stream(text(seed_signature, "the seed signature", InvalidOption), scope(region, service))
+      EventStream.new(native, credential_parts(credentials), -> { @read ? read_clock : [nil, nil] })
     end
 
     # How many times the credentials provider has been asked (the cache's fetches).
@@ -99,6 +210,43 @@ module Realsig
     def inspect = "#<Realsig::Signer clock=#{@native.clock_name}>"
 
     private
+
+    # `[akid, secret, token]` of the call's or the signer's static credentials; nil to use
+    # the credentials provider.
+    def credential_parts(credentials)
+      creds = credentials.nil? ? @credentials : Credentials.of(credentials)
+      creds && [text(creds.access_key_id, "the access key id", InvalidCredentials),
+                text(creds.secret_access_key, "the secret access key", InvalidCredentials),
+                creds.session_token && text(creds.session_token, "the session token", InvalidCredentials)]
+    end
+
+    def scope(region, service)
+      [text(region, "the region", InvalidOption), text(service, "the service", InvalidOption)]
+    end
+
+    def signed(out)
+      added, signed_url, signature, secs, nanos, canonical, string_to_sign = out
+      Signed.new(headers: added.to_h { |name, value, _| [name, value] }, url: signed_url, signature: signature,
+                 signing_time: Time.at(secs, nanos, :nsec, in: "UTC"), canonical_request: canonical,
+                 string_to_sign: string_to_sign, sensitive_headers: added.select(&:last).map(&:first).freeze)
+    end
+
+    def policy_expiry(seconds)
+      return seconds if seconds.is_a?(Integer) && seconds.between?(1, MAX_EXPIRES)
+
+      raise InvalidOption, "expires_in must be an Integer in 1..#{MAX_EXPIRES}, not #{seconds.inspect}"
+    end
+
+    # `[op, a, b]` triples for the native layer.
+    def policy_condition(condition)
+      case condition
+      in Hash then condition.map { |field, value| ["eq", field.to_s, text(value, "a condition value", InvalidOption)] }
+      in ["eq" | "starts-with" => op, String => field, String => value] then [[op, field, value]]
+      in ["content-length-range", Integer => min, Integer => max] if min >= 0 && max >= min
+        [["content-length-range", min.to_s, max.to_s]]
+      else raise InvalidOption, "unknown policy condition #{condition.inspect}"
+      end
+    end
 
     def provider_and_static(credentials)
       case credentials

@@ -20,8 +20,12 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use magnus::{Error, ExceptionClass, Module, RModule, Ruby};
+use realsig::chunked::{Checksum, ChunkedBody, framed_length};
 use realsig::credentials::{CredentialsCache, EcsProvider, default_chain};
-use realsig::{Chain, Credentials, FixedClock, Options, Payload, Placement, Reading, Request, TimeError, TimeSource};
+use realsig::{
+    Chain, ChunkedMode, Condition, Credentials, FieldMatch, FixedClock, LengthRange, Options, Payload, Placement,
+    Policy, Reading, Request, TimeError, TimeSource, Upload,
+};
 
 /// Raises `Realsig::<class>` with `message`.
 fn raise(ruby: &Ruby, class: &str, message: impl Into<String>) -> Error {
@@ -134,8 +138,11 @@ type ProviderSpec = (String, Option<String>, Option<String>);
 /// `[access key id, secret, session token]`.
 type CredentialParts = (String, String, Option<String>);
 /// `[expires_in or nil, double_uri_encode, normalize_path, content_sha256_header,
-/// omit_session_token, debug]`.
-type OptionParts = (Option<u32>, bool, bool, bool, bool, bool);
+/// omit_session_token, debug, sigv4a]`.
+type OptionParts = (Option<u32>, bool, bool, bool, bool, bool, bool);
+/// What Ruby read from its clock block: `[[seconds, nanoseconds], nil]`, `[nil, reason]` when
+/// it had no time (fail closed), `[nil, nil]` to use the built-in clock.
+type HandedParts = (Option<(u64, u32)>, Option<String>);
 /// `[added headers as [name, value, sensitive], url, signature, seconds, nanoseconds,
 /// canonical request, string to sign]`.
 type SignedParts = (
@@ -200,7 +207,7 @@ impl Signer {
         credentials: Option<CredentialParts>,
         scope: (String, String),
         options: OptionParts,
-        handed: (Option<(u64, u32)>, Option<String>),
+        handed: HandedParts,
     ) -> Result<SignedParts, Error> {
         let payload = match (payload.0.as_str(), payload.1) {
             ("empty", _) => Payload::Empty,
@@ -213,7 +220,8 @@ impl Signer {
                 ));
             }
         };
-        let (expires, double_uri_encode, normalize_path, content_sha256_header, omit_session_token, debug) = options;
+        let (expires, double_uri_encode, normalize_path, content_sha256_header, omit_session_token, debug, sigv4a) =
+            options;
         let request = Request {
             method,
             url,
@@ -233,46 +241,158 @@ impl Signer {
                 debug,
             },
         };
-        let handed = match handed {
-            (_, Some(reason)) => Some(Err(TimeError::new("ruby", reason))),
-            (Some((secs, nanos)), None) => Some(Ok(Reading {
-                time: UNIX_EPOCH + Duration::new(secs, nanos),
-                uncertainty: None,
-                source: Arc::from("ruby"),
-                trusted: true,
-            })),
-            (None, None) => None,
-        };
+        let handed = handed_reading(handed);
         // Reading a clock (a first NTP exchange) or fetching credentials (HTTP) can take a
         // while: other Ruby threads run meanwhile.
-        let signed = without_gvl(|| rb_self.sign_unlocked(&request, credentials, handed)).map_err(|e| match e {
-            Failure::Credentials(e) => raise(ruby, "CredentialsError", e.to_string()),
-            Failure::Sign(realsig::Error::Rejected(e)) => raise(ruby, error_class(&e), e.message()),
-            Failure::Sign(other) => raise(ruby, "ComponentFailure", other.to_string()),
-        })?;
-        let since = signed.signing_time.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let signed = without_gvl(|| {
+            rb_self.with_credentials(credentials, handed, |creds| {
+                if sigv4a {
+                    rb_self.signer.sign_sigv4a(&request, creds)
+                } else {
+                    rb_self.signer.sign(&request, creds)
+                }
+            })
+        })
+        .map_err(|e| e.raise(ruby))?;
+        Ok(signed_parts(signed))
+    }
+
+    /// Builds and signs an S3 POST policy. `conditions`: `[op, a, b]` with op `eq` or
+    /// `starts-with` (a field, a value) or `content-length-range` (min, max as decimal text).
+    /// Returns `[[name, value, sensitive]...], document, signature, seconds, nanoseconds`.
+    #[allow(clippy::type_complexity)] // plain values for Ruby, named in the doc
+    fn post_policy(
+        ruby: &Ruby,
+        rb_self: &Self,
+        conditions: Vec<(String, String, String)>,
+        scope: (u32, String, String),
+        credentials: Option<CredentialParts>,
+        handed: HandedParts,
+    ) -> Result<(Vec<(String, String, bool)>, String, String, u64, u32), Error> {
+        let conditions = conditions
+            .into_iter()
+            .map(|(op, a, b)| condition(&op, a, b))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|m| raise(ruby, "InvalidOption", m))?;
+        let policy = Policy {
+            expires_in: scope.0,
+            conditions,
+            region: scope.1,
+            service: scope.2,
+        };
+        let handed = handed_reading(handed);
+        let form = without_gvl(|| {
+            rb_self.with_credentials(credentials, handed, |creds| {
+                rb_self.signer.sign_post_policy(&policy, creds)
+            })
+        })
+        .map_err(|e| e.raise(ruby))?;
         Ok((
-            signed
-                .headers
+            form.fields
                 .into_iter()
-                .map(|h| (h.name, h.value, h.sensitive))
+                .map(|f| (f.name, f.value, f.sensitive))
                 .collect(),
-            signed.url,
-            signed.signature,
-            since.as_secs(),
-            since.subsec_nanos(),
-            signed.canonical_request,
-            signed.string_to_sign,
+            form.policy_document,
+            form.signature,
+            form.signing_time.seconds,
+            form.signing_time.nanoseconds,
         ))
     }
 
-    /// The part of [`Self::sign`] that touches no Ruby object (it runs without the GVL).
-    fn sign_unlocked(
+    /// Signs the request opening an aws-chunked upload of the file at `path` and returns
+    /// the signed parts with the body to send (`[signed parts, ChunkedBody, framed length]`).
+    /// `upload`: `[mode, trailer checksum (crc32, crc32c, sha256) or nil, chunk size]`.
+    #[allow(clippy::too_many_arguments)] // one argument per part of the WIT request
+    fn start_chunked(
+        ruby: &Ruby,
+        rb_self: &Self,
+        method: String,
+        url: String,
+        headers: Vec<(String, String)>,
+        path: String,
+        upload: (String, Option<String>, usize),
+        credentials: Option<CredentialParts>,
+        scope: (String, String),
+        handed: HandedParts,
+    ) -> Result<(SignedParts, ChunkedUpload, u64), Error> {
+        let (mode, checksum, chunk_size) = upload;
+        let mode = match mode.as_str() {
+            "signed" => ChunkedMode::Signed,
+            "signed-with-trailer" => ChunkedMode::SignedWithTrailer,
+            "unsigned-with-trailer" => ChunkedMode::UnsignedWithTrailer,
+            other => return Err(raise(ruby, "InvalidOption", format!("unknown chunked mode {other:?}"))),
+        };
+        let checksum = match checksum.as_deref() {
+            None => None,
+            Some("crc32") => Some(Checksum::Crc32),
+            Some("crc32c") => Some(Checksum::Crc32c),
+            Some("sha256") => Some(Checksum::Sha256),
+            Some(other) => {
+                return Err(raise(
+                    ruby,
+                    "InvalidOption",
+                    format!("unknown checksum {other:?}: crc32, crc32c or sha256"),
+                ));
+            }
+        };
+        let chunk_size = chunk_size.max(realsig::chunked::MIN_CHUNK_SIZE);
+        let file =
+            std::fs::File::open(&path).map_err(|e| Error::new(ruby.exception_io_error(), format!("{path}: {e}")))?;
+        let decoded = file
+            .metadata()
+            .map_err(|e| Error::new(ruby.exception_io_error(), format!("{path}: {e}")))?
+            .len();
+        let framed = framed_length(decoded, chunk_size, mode, checksum);
+        let mut headers: Vec<realsig::Header> = headers
+            .into_iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
+            .map(|(name, value)| realsig::Header { name, value })
+            .collect();
+        headers.push(realsig::Header {
+            name: "content-length".into(),
+            value: framed.to_string(),
+        });
+        let request = Request {
+            method,
+            url,
+            headers,
+            payload: Payload::Empty,
+            region: scope.0,
+            service: scope.1,
+            options: Options::s3(),
+        };
+        let upload = Upload {
+            mode,
+            decoded_content_length: decoded,
+            trailer: checksum.map(|c| c.header_name().to_owned()),
+        };
+        let handed = handed_reading(handed);
+        let (signed, chunks) = without_gvl(|| {
+            rb_self.with_credentials(credentials, handed, |creds| {
+                rb_self.signer.start_chunked(&request, creds, &upload)
+            })
+        })
+        .map_err(|e| e.raise(ruby))?;
+        let chunks = (mode != ChunkedMode::UnsignedWithTrailer).then_some(chunks);
+        let body = ChunkedBody::new(file, chunks, checksum, chunk_size);
+        Ok((signed_parts(signed), ChunkedUpload(RefCell::new(Some(body))), framed))
+    }
+
+    /// A signer for the messages of an event stream seeded with `seed` (hex).
+    fn event_stream(ruby: &Ruby, rb_self: &Self, seed: String, scope: (String, String)) -> Result<EventStream, Error> {
+        let messages = without_gvl(|| rb_self.signer.event_stream(&seed, &scope.0, &scope.1))
+            .map_err(|e| Failure::Sign(e).raise(ruby))?;
+        Ok(EventStream(RefCell::new(Some(messages))))
+    }
+
+    /// Runs `f` with the given credentials (or the cache's) and the handed reading parked.
+    /// Touches no Ruby object: it runs without the GVL.
+    fn with_credentials<T>(
         &self,
-        request: &Request,
         credentials: Option<CredentialParts>,
         handed: Option<Result<Reading, TimeError>>,
-    ) -> Result<realsig::Signed, Failure> {
+        f: impl FnOnce(&Credentials) -> Result<T, realsig::Error>,
+    ) -> Result<T, Failure> {
         let _parked = Handed::park(handed);
         let credentials = match credentials {
             Some((akid, secret, token)) => Credentials::new(akid, secret, token),
@@ -283,7 +403,7 @@ impl Signer {
                     .credentials
             }
         };
-        self.signer.sign(request, &credentials).map_err(Failure::Sign)
+        f(&credentials).map_err(Failure::Sign)
     }
 
     /// How many times the credentials provider has been asked.
@@ -297,10 +417,135 @@ impl Signer {
     }
 }
 
-/// Why [`Signer::sign_unlocked`] did not sign.
+/// Why a call did not sign.
 enum Failure {
     Credentials(realsig::credentials::CredentialsError),
     Sign(realsig::Error),
+}
+
+impl Failure {
+    /// The Ruby exception for this failure.
+    fn raise(self, ruby: &Ruby) -> Error {
+        match self {
+            Failure::Credentials(e) => raise(ruby, "CredentialsError", e.to_string()),
+            Failure::Sign(realsig::Error::Rejected(e)) => raise(ruby, error_class(&e), e.message()),
+            Failure::Sign(other) => raise(ruby, "ComponentFailure", other.to_string()),
+        }
+    }
+}
+
+/// The reading Ruby handed over (see [`HandedParts`]).
+fn handed_reading(handed: HandedParts) -> Option<Result<Reading, TimeError>> {
+    match handed {
+        (_, Some(reason)) => Some(Err(TimeError::new("ruby", reason))),
+        (Some((secs, nanos)), None) => Some(Ok(Reading {
+            time: UNIX_EPOCH + Duration::new(secs, nanos),
+            uncertainty: None,
+            source: Arc::from("ruby"),
+            trusted: true,
+        })),
+        (None, None) => None,
+    }
+}
+
+fn signed_parts(signed: realsig::Signed) -> SignedParts {
+    let since = signed.signing_time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    (
+        signed
+            .headers
+            .into_iter()
+            .map(|h| (h.name, h.value, h.sensitive))
+            .collect(),
+        signed.url,
+        signed.signature,
+        since.as_secs(),
+        since.subsec_nanos(),
+        signed.canonical_request,
+        signed.string_to_sign,
+    )
+}
+
+/// One POST policy condition from its Ruby triple.
+fn condition(op: &str, a: String, b: String) -> Result<Condition, String> {
+    let field = |field: String, value| FieldMatch {
+        field: field.trim_start_matches('$').to_owned(),
+        value,
+    };
+    match op {
+        "eq" => Ok(Condition::Equals(field(a, b))),
+        "starts-with" => Ok(Condition::StartsWith(field(a, b))),
+        "content-length-range" => match (a.parse(), b.parse()) {
+            (Ok(min), Ok(max)) => Ok(Condition::ContentLengthRange(LengthRange { min, max })),
+            _ => Err(format!("content-length-range takes two integers, not {a:?} and {b:?}")),
+        },
+        other => Err(format!("unknown policy condition {other:?}")),
+    }
+}
+
+/// The aws-chunked body of one upload, read by Ruby (Net::HTTP's `body_stream`) in pieces.
+#[magnus::wrap(class = "Realsig::Native::ChunkedUpload", free_immediately, size)]
+struct ChunkedUpload(RefCell<Option<ChunkedBody<std::fs::File>>>);
+
+impl ChunkedUpload {
+    /// Up to `length` bytes of the framed body, or nil at its end. Reading the file and
+    /// signing a chunk happen without the GVL.
+    fn read(ruby: &Ruby, rb_self: &Self, length: usize) -> Result<Option<magnus::RString>, Error> {
+        let mut slot = rb_self.0.borrow_mut();
+        let Some(body) = slot.as_mut() else {
+            return Ok(None);
+        };
+        let mut buf = vec![0; length.clamp(1, 1 << 20)];
+        let n = without_gvl(|| std::io::Read::read(body, &mut buf))
+            .map_err(|e| raise(ruby, "ComponentFailure", format!("framing the upload: {e}")))?;
+        if n == 0 {
+            *slot = None; // releases the chunk signer's instance
+            return Ok(None);
+        }
+        Ok(Some(ruby.str_from_slice(&buf[..n])))
+    }
+
+    /// Ends the upload early, releasing the chunk signer.
+    fn close(&self) {
+        self.0.borrow_mut().take();
+    }
+}
+
+/// The signer of one event stream's messages.
+#[magnus::wrap(class = "Realsig::Native::EventStream", free_immediately, size)]
+struct EventStream(RefCell<Option<realsig::MessageSigner>>);
+
+impl EventStream {
+    /// Signs the next message given the hex SHA-256 of its encoding (hashed by Ruby):
+    /// `[seconds, signature bytes]`.
+    fn sign_message(
+        ruby: &Ruby,
+        rb_self: &Self,
+        message_sha256: String,
+        credentials: CredentialParts,
+        handed: HandedParts,
+    ) -> Result<(u64, magnus::RString), Error> {
+        let mut slot = rb_self.0.borrow_mut();
+        let Some(messages) = slot.as_mut() else {
+            return Err(raise(ruby, "InvalidOption", "this event stream was closed"));
+        };
+        let mut digest = [0u8; 32];
+        hex::decode_to_slice(&message_sha256, &mut digest)
+            .map_err(|_| raise(ruby, "InvalidPayloadHash", "the message hash is not 64 hex digits"))?;
+        let handed = handed_reading(handed);
+        let (akid, secret, token) = credentials;
+        let credentials = Credentials::new(akid, secret, token);
+        let signed = without_gvl(|| {
+            let _parked = Handed::park(handed);
+            messages.sign_message_sha256(&digest, &credentials)
+        })
+        .map_err(|e| Failure::Sign(e).raise(ruby))?;
+        let seconds = signed.date.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        Ok((seconds, ruby.str_from_slice(&signed.signature)))
+    }
+
+    fn close(&self) {
+        self.0.borrow_mut().take();
+    }
 }
 
 /// Runs `f` with Ruby's GVL released, so other Ruby threads run while it waits.
@@ -366,7 +611,7 @@ fn error_class(e: &realsig::SignError) -> &'static str {
 /// Ruby's entry point, in a private module so the `Init_native` function magnus generates is
 /// not public API.
 mod entry {
-    use super::{Clock, Signer};
+    use super::{ChunkedUpload, Clock, EventStream, Signer};
     use magnus::{Error, Module, Object, Ruby, function, method};
 
     /// Defines `Realsig::Native` (Ruby calls this as `Init_native` on `require`).
@@ -382,7 +627,16 @@ mod entry {
         let signer = native.define_class("Signer", ruby.class_object())?;
         signer.define_singleton_method("new", function!(Signer::new, 3))?;
         signer.define_method("sign", method!(Signer::sign, 8))?;
+        signer.define_method("post_policy", method!(Signer::post_policy, 4))?;
+        signer.define_method("start_chunked", method!(Signer::start_chunked, 8))?;
+        signer.define_method("event_stream", method!(Signer::event_stream, 2))?;
         signer.define_method("credential_fetches", method!(Signer::credential_fetches, 0))?;
+        let upload = native.define_class("ChunkedUpload", ruby.class_object())?;
+        upload.define_method("read", method!(ChunkedUpload::read, 1))?;
+        upload.define_method("close", method!(ChunkedUpload::close, 0))?;
+        let stream = native.define_class("EventStream", ruby.class_object())?;
+        stream.define_method("sign_message", method!(EventStream::sign_message, 3))?;
+        stream.define_method("close", method!(EventStream::close, 0))?;
         signer.define_method("clock_name", method!(Signer::clock_name, 0))?;
         Ok(())
     }
