@@ -29,14 +29,17 @@ const (
 	importRealNow  = "real-now"
 	exportSign     = "realsig:sigv4/signer#sign"
 	exportPostSign = "cabi_post_realsig:sigv4/signer#sign"
-	exportRealloc  = "cabi_realloc"
-	exportMemory   = "memory"
+	// sign-sigv4a has sign's types, so it shares sign's layouts.
+	exportSignV4a     = "realsig:sigv4/signer#sign-sigv4a"
+	exportPostSignV4a = "cabi_post_realsig:sigv4/signer#sign-sigv4a"
+	exportRealloc     = "cabi_realloc"
+	exportMemory      = "memory"
 )
 
 // The canonical resource built-ins the module imports for the WIT resources of the
 // `chunked` and `event-stream` interfaces (module name, resource). This binding exposes
-// `sign` only, which never creates a resource; the built-ins are defined to fail loudly
-// should anything reach them.
+// `sign` and `sign-sigv4a`, which never create a resource; the built-ins are defined to fail
+// loudly should anything reach them.
 var resourceImports = [][2]string{
 	{"[export]realsig:sigv4/chunked", "chunk-signer"},
 	{"[export]realsig:sigv4/event-stream", "message-signer"},
@@ -138,6 +141,7 @@ type abiRequest struct {
 	contentSHA256   bool
 	omitToken       bool
 	debug           bool
+	sigv4a          bool // call sign-sigv4a; region is the region set
 }
 
 // The header names the component returns, so lifting them allocates nothing.
@@ -161,6 +165,7 @@ type instance struct {
 	mod                 api.Module
 	mem                 api.Memory
 	sign, post, realloc api.Function
+	signV4a, postV4a    api.Function
 	stack               [4]uint64
 	args                [argSize]byte
 	list                []byte
@@ -173,9 +178,12 @@ func newInstance(mod api.Module) (*instance, error) {
 		sign:    mod.ExportedFunction(exportSign),
 		post:    mod.ExportedFunction(exportPostSign),
 		realloc: mod.ExportedFunction(exportRealloc),
+		signV4a: mod.ExportedFunction(exportSignV4a),
+		postV4a: mod.ExportedFunction(exportPostSignV4a),
 	}
-	if in.mem == nil || in.sign == nil || in.post == nil || in.realloc == nil {
-		return nil, fmt.Errorf("%w: the module lacks %s, %s, %s or %s", errGuest, exportMemory, exportSign, exportPostSign, exportRealloc)
+	if in.mem == nil || in.sign == nil || in.post == nil || in.realloc == nil || in.signV4a == nil || in.postV4a == nil {
+		return nil, fmt.Errorf("%w: the module lacks %s, %s, %s, %s, %s or %s", errGuest, exportMemory, exportSign,
+			exportPostSign, exportSignV4a, exportPostSignV4a, exportRealloc)
 	}
 	return in, nil
 }
@@ -313,15 +321,19 @@ func (in *instance) callSign(ctx context.Context, req *abiRequest, creds *Creden
 		return nil, fmt.Errorf("%w: cabi_realloc returned an out-of-range pointer", errGuest)
 	}
 
+	sign, post, postName := in.sign, in.post, exportPostSign
+	if req.sigv4a {
+		sign, post, postName = in.signV4a, in.postV4a, exportPostSignV4a
+	}
 	in.stack[0] = uint64(argPtr)
-	if err := in.sign.CallWithStack(ctx, in.stack[:]); err != nil {
+	if err := sign.CallWithStack(ctx, in.stack[:]); err != nil {
 		return nil, fmt.Errorf("%w: %w", errGuest, err)
 	}
 	ret := uint32(in.stack[0])
 	out, liftErr := in.liftSigned(ret, req.url)
 	in.stack[0] = uint64(ret)
-	if err := in.post.CallWithStack(ctx, in.stack[:]); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", errGuest, exportPostSign, err)
+	if err := post.CallWithStack(ctx, in.stack[:]); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", errGuest, postName, err)
 	}
 	return out, liftErr
 }

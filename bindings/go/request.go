@@ -30,6 +30,9 @@ type Options struct {
 	ContentSHA256Header      bool // add x-amz-content-sha256 carrying the payload hash
 	OmitSessionToken         bool // add the session token after signing (IoT)
 	Debug                    bool // return the canonical request and string to sign
+	// SigV4a signs with AWS4-ECDSA-P256-SHA256 (multi-region access points); the region is
+	// then the region set: "*" or regions joined by commas ("us-east-1,us-west-2").
+	SigV4a bool
 }
 
 // Request is a request to sign as plain data.
@@ -109,6 +112,7 @@ func (s *Signer) SignRequest(ctx context.Context, req *Request, creds Credential
 	a.contentSHA256 = o.ContentSHA256Header || (s3 && !a.query)
 	a.omitToken = o.OmitSessionToken
 	a.debug = o.Debug
+	a.sigv4a = o.SigV4a
 
 	out, err := s.call(ctx, &a, &creds)
 	if err != nil {
