@@ -82,6 +82,7 @@ class TestSurface < Minitest::Test
       assert_equal "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9", upload.signed.signature
       assert_equal "66824", upload.headers["content-length"]
       assert_equal 66_824, upload.body.size
+      assert_equal "", upload.body.read(0), "a zero-length read reads nothing, as IO#read"
       body = +"".b
       while (piece = upload.body.read(1000)) # small reads: the framing is read in pieces
         body << piece

@@ -50,11 +50,11 @@ module Realsig
         while (piece = @native.read(1 << 20))
           data << piece
         end
+      elsif length.zero?
+        data = +"".b
       else
-        data = @native.read(length)
-        return nil if data.nil? && length.positive?
+        data = @native.read(length) or return nil
       end
-      data ||= +"".b
       outbuf ? outbuf.replace(data) : data
     end
 
