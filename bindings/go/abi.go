@@ -34,15 +34,41 @@ const (
 	exportPostSignV4a = "cabi_post_realsig:sigv4/signer#sign-sigv4a"
 	exportRealloc     = "cabi_realloc"
 	exportMemory      = "memory"
+
+	// The chunked, post-policy and event-stream interfaces. A method takes its resource as
+	// the rep (a borrow lowered into the component that defines the resource); a [dtor]
+	// ends an owned resource the host dropped.
+	exportStart           = "realsig:sigv4/chunked#start"
+	exportPostStart       = "cabi_post_realsig:sigv4/chunked#start"
+	exportSignChunk       = "realsig:sigv4/chunked#[method]chunk-signer.sign-chunk"
+	exportPostSignChunk   = "cabi_post_realsig:sigv4/chunked#[method]chunk-signer.sign-chunk"
+	exportSignTrailer     = "realsig:sigv4/chunked#[method]chunk-signer.sign-trailer"
+	exportPostSignTrailer = "cabi_post_realsig:sigv4/chunked#[method]chunk-signer.sign-trailer"
+	exportDtorChunk       = "realsig:sigv4/chunked#[dtor]chunk-signer"
+	exportPolicy          = "realsig:sigv4/post-policy#sign-post-policy"
+	exportPostPolicy      = "cabi_post_realsig:sigv4/post-policy#sign-post-policy"
+	exportOpen            = "realsig:sigv4/event-stream#open"
+	exportPostOpen        = "cabi_post_realsig:sigv4/event-stream#open"
+	exportSignMessage     = "realsig:sigv4/event-stream#[method]message-signer.sign-message"
+	exportPostSignMessage = "cabi_post_realsig:sigv4/event-stream#[method]message-signer.sign-message"
+	exportDtorMessage     = "realsig:sigv4/event-stream#[dtor]message-signer"
 )
 
-// The canonical resource built-ins the module imports for the WIT resources of the
-// `chunked` and `event-stream` interfaces (module name, resource). This binding exposes
-// `sign` and `sign-sigv4a`, which never create a resource; the built-ins are defined to fail
-// loudly should anything reach them.
-var resourceImports = [][2]string{
-	{"[export]realsig:sigv4/chunked", "chunk-signer"},
-	{"[export]realsig:sigv4/event-stream", "message-signer"},
+// The resources the component exports: the module imports [resource-new] and
+// [resource-drop] for each from the module named, and exports its destructor.
+type resourceKind uint8
+
+const (
+	chunkSigner resourceKind = iota + 1
+	messageSigner
+)
+
+var resourceImports = [...]struct {
+	module, name, dtor string
+	kind               resourceKind
+}{
+	{"[export]realsig:sigv4/chunked", "chunk-signer", exportDtorChunk, chunkSigner},
+	{"[export]realsig:sigv4/event-stream", "message-signer", exportDtorMessage, messageSigner},
 }
 
 // wit/realsig.wit as this file was last checked against, by SHA-256. abi_test.go compares it
@@ -72,6 +98,15 @@ const (
 	argSize          = 96
 	argAlign         = 4
 
+	// `start` takes (request, credentials, upload): the two records as in `sign`, then
+	// record upload, align 8.
+	startArgMode          = 96  // upload.mode: enum chunked-mode, u8
+	startArgDecodedLength = 104 // upload.decoded-content-length: u64
+	startArgTrailerTag    = 112 // upload.trailer: option<string>, tag u8
+	startArgTrailerVal    = 116 //   some(string)
+	startArgSize          = 128
+	startArgAlign         = 8
+
 	headerSize  = 16 // record header { name: string, value: string }
 	headerAlign = 4
 )
@@ -89,7 +124,7 @@ const (
 
 // Offsets in the return area of `sign`: result<signed-request, sign-error>, align 8.
 const (
-	retTag = 0 // 0 ok, 1 err
+	retTag = 0 // 0 ok, 1 err (every result's tag is at 0)
 	// ok: record signed-request at 8
 	retHeaders           = 8  // headers: list<added-header>
 	retURL               = 16 // url: string
@@ -105,6 +140,46 @@ const (
 	retErrMessage        = 12 //   every case carries a string
 	addedHeaderSize      = 20 // record added-header { name: string, value: string, sensitive: bool }
 	addedHeaderSensitive = 16
+
+	// `start` returns result<tuple<signed-request, own<chunk-signer>>, sign-error>: the
+	// record at 8 as in `sign`, then the handle.
+	startRetHandle = 72
+	startRetSize   = 80
+)
+
+// Offsets in return areas of results whose payloads align to 4: result<string, sign-error>
+// (sign-chunk, sign-trailer) and result<own<message-signer>, sign-error> (open).
+const (
+	ret4Tag     = 0
+	ret4Value   = 4 // ok: string (ptr, len), or the own handle (i32)
+	ret4ErrTag  = 4 // err: variant sign-error, tag u8, then its string at 8
+	ret4Size    = 16
+	messageDate = 8  // sign-message: result<message-signature, sign-error>, align 8; date.seconds u64
+	messageNano = 16 //   date.nanoseconds u32
+	messageSig  = 24 //   signature: list<u8>
+	messageSize = 32
+	messageErr  = 8 // err: sign-error tag
+)
+
+// sign-post-policy: its flat parameters are (expires-in, conditions, region, service,
+// credentials): 14 values, so they go as arguments, not through memory.
+const (
+	conditionSize    = 24 // variant condition, align 8: tag u8, payload at 8
+	conditionPayload = 8  //   field-match { field: string, value: string } | length-range { min: u64, max: u64 }
+	conditionAlign   = 8
+
+	conditionEquals     = 0
+	conditionStartsWith = 1
+	conditionLength     = 2
+
+	formFields    = 8  // ok: record signed-form at 8; fields: list<form-field>
+	formDocument  = 16 // policy-document: string
+	formSignature = 24 // signature: string
+	formSeconds   = 32 // signing-time.seconds u64
+	formNanos     = 40 // signing-time.nanoseconds u32
+	formSize      = 48
+	formErr       = 8  // err: sign-error tag
+	formFieldSize = 20 // record form-field { name: string, value: string, sensitive: bool }
 )
 
 // sign-error case names, in declaration order.
@@ -166,9 +241,18 @@ type instance struct {
 	mem                 api.Memory
 	sign, post, realloc api.Function
 	signV4a, postV4a    api.Function
-	stack               [4]uint64
-	args                [argSize]byte
+	fn                  map[string]api.Function // every other export the glue calls, by name
+	handles             handleTable
+	stack               [14]uint64
+	args                [startArgSize]byte
 	list                []byte
+}
+
+// The exports newInstance looks up into instance.fn.
+var resourceExports = [...]string{
+	exportStart, exportPostStart, exportSignChunk, exportPostSignChunk, exportSignTrailer,
+	exportPostSignTrailer, exportDtorChunk, exportPolicy, exportPostPolicy, exportOpen, exportPostOpen,
+	exportSignMessage, exportPostSignMessage, exportDtorMessage,
 }
 
 func newInstance(mod api.Module) (*instance, error) {
@@ -180,17 +264,85 @@ func newInstance(mod api.Module) (*instance, error) {
 		realloc: mod.ExportedFunction(exportRealloc),
 		signV4a: mod.ExportedFunction(exportSignV4a),
 		postV4a: mod.ExportedFunction(exportPostSignV4a),
+		fn:      make(map[string]api.Function, len(resourceExports)),
 	}
 	if in.mem == nil || in.sign == nil || in.post == nil || in.realloc == nil || in.signV4a == nil || in.postV4a == nil {
 		return nil, fmt.Errorf("%w: the module lacks %s, %s, %s, %s, %s or %s", errGuest, exportMemory, exportSign,
 			exportPostSign, exportSignV4a, exportPostSignV4a, exportRealloc)
 	}
+	for _, name := range resourceExports {
+		if in.fn[name] = mod.ExportedFunction(name); in.fn[name] == nil {
+			return nil, fmt.Errorf("%w: the module lacks %s", errGuest, name)
+		}
+	}
 	return in, nil
+}
+
+// handleTable is the instance's table of own handles to the resources it exports: the
+// guest's [resource-new] puts a rep in and gets a handle (never 0); lifting an own handle
+// out of a result takes it out again. Only calls that may create a resource (start, open)
+// can reach it: they put the instance in the context for the built-ins.
+type handleTable struct {
+	entries []handleEntry
+}
+
+type handleEntry struct {
+	rep  uint32
+	kind resourceKind // 0: a free slot
+}
+
+func (t *handleTable) add(kind resourceKind, rep uint32) uint32 {
+	for i := range t.entries {
+		if t.entries[i].kind == 0 {
+			t.entries[i] = handleEntry{rep, kind}
+			return uint32(i + 1)
+		}
+	}
+	t.entries = append(t.entries, handleEntry{rep, kind})
+	return uint32(len(t.entries))
+}
+
+// take removes handle, which must be an own handle of kind, and returns its rep.
+func (t *handleTable) take(kind resourceKind, handle uint32) (uint32, error) {
+	if handle == 0 || int(handle) > len(t.entries) || t.entries[handle-1].kind != kind {
+		return 0, fmt.Errorf("%w: handle %d is not an own handle of that resource", errGuest, handle)
+	}
+	e := t.entries[handle-1]
+	t.entries[handle-1] = handleEntry{}
+	return e.rep, nil
+}
+
+type instanceKey struct{}
+
+// resourceFuncs are the host side of [resource-new] and [resource-drop] for one resource.
+// Dropping an own handle runs the resource's destructor, as the canonical ABI's
+// resource.drop does for a resource its caller defines.
+func resourceFuncs(kind resourceKind, dtor string) (newFn, dropFn api.GoModuleFunc) {
+	table := func(ctx context.Context, what string) *instance {
+		in, ok := ctx.Value(instanceKey{}).(*instance)
+		if !ok {
+			panic(fmt.Errorf("%w: %s outside a call that creates resources", errGuest, what))
+		}
+		return in
+	}
+	newFn = func(ctx context.Context, _ api.Module, stack []uint64) {
+		stack[0] = uint64(table(ctx, "[resource-new]").handles.add(kind, uint32(stack[0])))
+	}
+	dropFn = func(ctx context.Context, mod api.Module, stack []uint64) {
+		rep, err := table(ctx, "[resource-drop]").handles.take(kind, uint32(stack[0]))
+		if err != nil {
+			panic(err)
+		}
+		if _, err := mod.ExportedFunction(dtor).Call(ctx, uint64(rep)); err != nil {
+			panic(fmt.Errorf("%w: %s: %w", errGuest, dtor, err))
+		}
+	}
+	return newFn, dropFn
 }
 
 // alloc calls cabi_realloc(0, 0, align, size).
 func (in *instance) alloc(ctx context.Context, align, size uint32) (uint32, error) {
-	in.stack = [4]uint64{0, 0, uint64(align), uint64(size)}
+	in.stack[0], in.stack[1], in.stack[2], in.stack[3] = 0, 0, uint64(align), uint64(size)
 	if err := in.realloc.CallWithStack(ctx, in.stack[:]); err != nil {
 		return 0, fmt.Errorf("%w: cabi_realloc: %w", errGuest, err)
 	}
@@ -232,65 +384,99 @@ func putBool(b []byte, off int, v bool) {
 	}
 }
 
-// callSign lowers (req, creds), calls `sign`, lifts the result and releases the return area.
-// A *SignError is the component's answer; an error wrapping errGuest means the instance is
-// unusable.
-func (in *instance) callSign(ctx context.Context, req *abiRequest, creds *Credentials) (*abiSigned, error) {
-	a := in.args[:]
-	clear(a)
+// place copies b into memory the guest allocates, and returns where.
+func (in *instance) place(ctx context.Context, align uint32, b []byte) (uint32, error) {
+	ptr, err := in.alloc(ctx, align, uint32(len(b)))
+	if err != nil {
+		return 0, err
+	}
+	if !in.mem.Write(ptr, b) {
+		return 0, fmt.Errorf("%w: cabi_realloc returned an out-of-range pointer", errGuest)
+	}
+	return ptr, nil
+}
+
+// lowerHeaders places a list<header>: the records are written in one go after their
+// strings are placed.
+func (in *instance) lowerHeaders(ctx context.Context, headers []Header) (uint32, uint32, error) {
+	n := len(headers)
+	if n == 0 {
+		return headerAlign, 0, nil // a valid empty list, like the empty string above
+	}
+	if n > 1<<20 {
+		return 0, 0, &SignError{Code: CodeInvalidOption, Message: "more than 1,048,576 headers"}
+	}
+	need := n * headerSize
+	if cap(in.list) < need {
+		in.list = make([]byte, need)
+	}
+	list := in.list[:need]
+	for i, h := range headers {
+		p, l, err := in.lowerString(ctx, h.Name, CodeInvalidHeaderName, "a header name")
+		if err != nil {
+			return 0, 0, err
+		}
+		putStr(list, i*headerSize, p, l)
+		if p, l, err = in.lowerString(ctx, h.Value, CodeInvalidHeaderValue, "a header value"); err != nil {
+			return 0, 0, err
+		}
+		putStr(list, i*headerSize+8, p, l)
+	}
+	ptr, err := in.place(ctx, headerAlign, list)
+	return ptr, uint32(n), err
+}
+
+// lowerCredentials places the credentials and returns their 7 flat values: access key id
+// (ptr, len), secret (ptr, len), session token (option tag, ptr, len).
+func (in *instance) lowerCredentials(ctx context.Context, creds *Credentials) (flat [7]uint64, err error) {
+	id, idLen, err := in.lowerString(ctx, creds.AccessKeyID, CodeInvalidCredentials, "the access key id")
+	if err != nil {
+		return flat, err
+	}
+	secret, secretLen, err := in.lowerString(ctx, creds.SecretAccessKey, CodeInvalidCredentials, "the secret access key")
+	if err != nil {
+		return flat, err
+	}
+	flat = [7]uint64{uint64(id), uint64(idLen), uint64(secret), uint64(secretLen)}
+	if creds.SessionToken != "" {
+		token, tokenLen, err := in.lowerString(ctx, creds.SessionToken, CodeInvalidCredentials, "the session token")
+		if err != nil {
+			return flat, err
+		}
+		flat[4], flat[5], flat[6] = 1, uint64(token), uint64(tokenLen)
+	}
+	return flat, nil
+}
+
+// lowerSignArgs writes (request, credentials) into a, the argument area of sign or start.
+func (in *instance) lowerSignArgs(ctx context.Context, a []byte, req *abiRequest, creds *Credentials) error {
 	str := func(off int, s string, code ErrorCode, what string) error {
 		p, n, err := in.lowerString(ctx, s, code, what)
 		putStr(a, off, p, n)
 		return err
 	}
 	if err := str(argMethod, req.method, CodeInvalidMethod, "the method"); err != nil {
-		return nil, err
+		return err
 	}
 	if err := str(argURL, req.url, CodeInvalidURL, "the URL"); err != nil {
-		return nil, err
+		return err
 	}
-	// list<header>: the records are written in one go after their strings are placed.
-	listPtr := uint32(headerAlign) // a valid empty list, like the empty string above
-	if n := len(req.headers); n > 0 {
-		if n > 1<<20 {
-			return nil, &SignError{Code: CodeInvalidOption, Message: "more than 1,048,576 headers"}
-		}
-		need := n * headerSize
-		if cap(in.list) < need {
-			in.list = make([]byte, need)
-		}
-		list := in.list[:need]
-		for i, h := range req.headers {
-			p, l, err := in.lowerString(ctx, h.Name, CodeInvalidHeaderName, "a header name")
-			if err != nil {
-				return nil, err
-			}
-			putStr(list, i*headerSize, p, l)
-			if p, l, err = in.lowerString(ctx, h.Value, CodeInvalidHeaderValue, "a header value"); err != nil {
-				return nil, err
-			}
-			putStr(list, i*headerSize+8, p, l)
-		}
-		var err error
-		if listPtr, err = in.alloc(ctx, headerAlign, uint32(need)); err != nil {
-			return nil, err
-		}
-		if !in.mem.Write(listPtr, list) {
-			return nil, fmt.Errorf("%w: cabi_realloc returned an out-of-range pointer", errGuest)
-		}
+	listPtr, n, err := in.lowerHeaders(ctx, req.headers)
+	if err != nil {
+		return err
 	}
-	putStr(a, argHeaders, listPtr, uint32(len(req.headers)))
+	putStr(a, argHeaders, listPtr, n)
 	a[argPayloadTag] = req.payloadTag
 	if req.payloadTag == payloadSHA256Hex {
 		if err := str(argPayloadVal, req.payload, CodeInvalidPayloadHash, "the payload hash"); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if err := str(argRegion, req.region, CodeInvalidOption, "the region"); err != nil {
-		return nil, err
+		return err
 	}
 	if err := str(argService, req.service, CodeInvalidOption, "the service"); err != nil {
-		return nil, err
+		return err
 	}
 	if req.query {
 		a[argPlacementTag] = placementQuery
@@ -301,26 +487,30 @@ func (in *instance) callSign(ctx context.Context, req *abiRequest, creds *Creden
 	putBool(a, argContentSHA256, req.contentSHA256)
 	putBool(a, argOmitToken, req.omitToken)
 	putBool(a, argDebug, req.debug)
-	if err := str(argAccessKeyID, creds.AccessKeyID, CodeInvalidCredentials, "the access key id"); err != nil {
+	c, err := in.lowerCredentials(ctx, creds)
+	if err != nil {
+		return err
+	}
+	putStr(a, argAccessKeyID, uint32(c[0]), uint32(c[1]))
+	putStr(a, argSecretKey, uint32(c[2]), uint32(c[3]))
+	a[argTokenTag] = uint8(c[4])
+	putStr(a, argTokenVal, uint32(c[5]), uint32(c[6]))
+	return nil
+}
+
+// callSign lowers (req, creds), calls `sign`, lifts the result and releases the return area.
+// A *SignError is the component's answer; an error wrapping errGuest means the instance is
+// unusable.
+func (in *instance) callSign(ctx context.Context, req *abiRequest, creds *Credentials) (*abiSigned, error) {
+	a := in.args[:argSize]
+	clear(a)
+	if err := in.lowerSignArgs(ctx, a, req, creds); err != nil {
 		return nil, err
 	}
-	if err := str(argSecretKey, creds.SecretAccessKey, CodeInvalidCredentials, "the secret access key"); err != nil {
-		return nil, err
-	}
-	if creds.SessionToken != "" {
-		a[argTokenTag] = 1
-		if err := str(argTokenVal, creds.SessionToken, CodeInvalidCredentials, "the session token"); err != nil {
-			return nil, err
-		}
-	}
-	argPtr, err := in.alloc(ctx, argAlign, argSize)
+	argPtr, err := in.place(ctx, argAlign, a)
 	if err != nil {
 		return nil, err
 	}
-	if !in.mem.Write(argPtr, a) {
-		return nil, fmt.Errorf("%w: cabi_realloc returned an out-of-range pointer", errGuest)
-	}
-
 	sign, post, postName := in.sign, in.post, exportPostSign
 	if req.sigv4a {
 		sign, post, postName = in.signV4a, in.postV4a, exportPostSignV4a
@@ -331,47 +521,318 @@ func (in *instance) callSign(ctx context.Context, req *abiRequest, creds *Creden
 	}
 	ret := uint32(in.stack[0])
 	out, liftErr := in.liftSigned(ret, req.url)
+	return out, in.release(ctx, post, postName, ret, liftErr)
+}
+
+// release calls a cabi_post_… function on ret, the return area the lifting is done with.
+func (in *instance) release(ctx context.Context, post api.Function, name string, ret uint32, liftErr error) error {
 	in.stack[0] = uint64(ret)
 	if err := post.CallWithStack(ctx, in.stack[:]); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", errGuest, postName, err)
+		return fmt.Errorf("%w: %s: %w", errGuest, name, err)
 	}
-	return out, liftErr
+	return liftErr
+}
+
+// call runs the export name with flat parameters and returns its one result.
+func (in *instance) call(ctx context.Context, name string, params ...uint64) (uint32, error) {
+	copy(in.stack[:], params)
+	if err := in.fn[name].CallWithStack(ctx, in.stack[:]); err != nil {
+		return 0, fmt.Errorf("%w: %s: %w", errGuest, name, err)
+	}
+	return uint32(in.stack[0]), nil
+}
+
+// readString copies out the string whose (ptr, len) is at r[off:].
+func (in *instance) readString(r []byte, off int) (string, error) {
+	b, ok := in.mem.Read(binary.LittleEndian.Uint32(r[off:]), binary.LittleEndian.Uint32(r[off+4:]))
+	if !ok {
+		return "", fmt.Errorf("%w: a returned string is out of range", errGuest)
+	}
+	return string(b), nil
+}
+
+// liftResult reads a result's tag at r[0]: nil for ok; for err the sign-error whose tag is at
+// r[errTag] (its string follows at errTag+4, every case's payload aligning to 4).
+func (in *instance) liftResult(r []byte, errTag int) error {
+	switch r[0] {
+	case 0:
+		return nil
+	case 1:
+		code := r[errTag]
+		if int(code) >= len(signErrorCodes) {
+			return fmt.Errorf("%w: unknown sign-error case %d", errGuest, code)
+		}
+		msg, err := in.readString(r, errTag+4)
+		if err != nil {
+			return err
+		}
+		return &SignError{Code: signErrorCodes[code], Message: msg}
+	default:
+		return fmt.Errorf("%w: bad result tag %d", errGuest, r[0])
+	}
+}
+
+// readReturn is the return area at ret, size bytes.
+func (in *instance) readReturn(ret, size uint32) ([]byte, error) {
+	r, ok := in.mem.Read(ret, size)
+	if !ok {
+		return nil, fmt.Errorf("%w: the return area is out of range", errGuest)
+	}
+	return r, nil
+}
+
+// callStart signs the seed request of a chunked upload: `start`. It returns the
+// instructions and the rep of the chunk signer, now owned by the caller.
+func (in *instance) callStart(ctx context.Context, req *abiRequest, creds *Credentials, mode uint8, decodedLength uint64, trailer string) (*abiSigned, uint32, error) {
+	a := in.args[:startArgSize]
+	clear(a)
+	if err := in.lowerSignArgs(ctx, a, req, creds); err != nil {
+		return nil, 0, err
+	}
+	a[startArgMode] = mode
+	binary.LittleEndian.PutUint64(a[startArgDecodedLength:], decodedLength)
+	if trailer != "" {
+		p, n, err := in.lowerString(ctx, trailer, CodeInvalidHeaderName, "the trailer name")
+		if err != nil {
+			return nil, 0, err
+		}
+		a[startArgTrailerTag] = 1
+		putStr(a, startArgTrailerVal, p, n)
+	}
+	argPtr, err := in.place(ctx, startArgAlign, a)
+	if err != nil {
+		return nil, 0, err
+	}
+	ret, err := in.call(context.WithValue(ctx, instanceKey{}, in), exportStart, uint64(argPtr))
+	if err != nil {
+		return nil, 0, err
+	}
+	out, liftErr := in.liftSigned(ret, req.url)
+	var rep uint32
+	if liftErr == nil {
+		var r []byte
+		if r, liftErr = in.readReturn(ret, startRetSize); liftErr == nil {
+			rep, liftErr = in.handles.take(chunkSigner, binary.LittleEndian.Uint32(r[startRetHandle:]))
+		}
+	}
+	return out, rep, in.release(ctx, in.fn[exportPostStart], exportPostStart, ret, liftErr)
+}
+
+// callString calls a method returning result<string, sign-error> (sign-chunk, sign-trailer).
+func (in *instance) callString(ctx context.Context, name, post string, params ...uint64) (string, error) {
+	ret, err := in.call(ctx, name, params...)
+	if err != nil {
+		return "", err
+	}
+	var out string
+	r, liftErr := in.readReturn(ret, ret4Size)
+	if liftErr == nil {
+		if liftErr = in.liftResult(r, ret4ErrTag); liftErr == nil {
+			out, liftErr = in.readString(r, ret4Value)
+		}
+	}
+	return out, in.release(ctx, in.fn[post], post, ret, liftErr)
+}
+
+func (in *instance) callSignChunk(ctx context.Context, rep uint32, sha256Hex string) (string, error) {
+	p, n, err := in.lowerString(ctx, sha256Hex, CodeInvalidPayloadHash, "the chunk's hash")
+	if err != nil {
+		return "", err
+	}
+	return in.callString(ctx, exportSignChunk, exportPostSignChunk, uint64(rep), uint64(p), uint64(n))
+}
+
+func (in *instance) callSignTrailer(ctx context.Context, rep uint32, trailer []Header) (string, error) {
+	p, n, err := in.lowerHeaders(ctx, trailer)
+	if err != nil {
+		return "", err
+	}
+	return in.callString(ctx, exportSignTrailer, exportPostSignTrailer, uint64(rep), uint64(p), uint64(n))
+}
+
+// callOpen starts an event stream's message signer: `open`. It returns the signer's rep.
+func (in *instance) callOpen(ctx context.Context, seed, region, service string) (uint32, error) {
+	var flat [6]uint64
+	for i, s := range [...]struct{ v, what string }{{seed, "the seed signature"}, {region, "the region"}, {service, "the service"}} {
+		p, n, err := in.lowerString(ctx, s.v, CodeInvalidOption, s.what)
+		if err != nil {
+			return 0, err
+		}
+		flat[2*i], flat[2*i+1] = uint64(p), uint64(n)
+	}
+	ret, err := in.call(context.WithValue(ctx, instanceKey{}, in), exportOpen, flat[:]...)
+	if err != nil {
+		return 0, err
+	}
+	var rep uint32
+	r, liftErr := in.readReturn(ret, ret4Size)
+	if liftErr == nil {
+		if liftErr = in.liftResult(r, ret4ErrTag); liftErr == nil {
+			rep, liftErr = in.handles.take(messageSigner, binary.LittleEndian.Uint32(r[ret4Value:]))
+		}
+	}
+	return rep, in.release(ctx, in.fn[exportPostOpen], exportPostOpen, ret, liftErr)
+}
+
+// callSignMessage signs the next message of the stream rep: `sign-message`.
+func (in *instance) callSignMessage(ctx context.Context, rep uint32, sha256Hex string, creds *Credentials) (time.Time, []byte, error) {
+	p, n, err := in.lowerString(ctx, sha256Hex, CodeInvalidPayloadHash, "the message's hash")
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	c, err := in.lowerCredentials(ctx, creds)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	ret, err := in.call(ctx, exportSignMessage, append([]uint64{uint64(rep), uint64(p), uint64(n)}, c[:]...)...)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	var date time.Time
+	var sig []byte
+	r, liftErr := in.readReturn(ret, messageSize)
+	if liftErr == nil {
+		if liftErr = in.liftResult(r, messageErr); liftErr == nil {
+			if date, liftErr = liftInstant(r, messageDate, messageNano); liftErr == nil {
+				var s string
+				s, liftErr = in.readString(r, messageSig)
+				sig = []byte(s)
+			}
+		}
+	}
+	return date, sig, in.release(ctx, in.fn[exportPostSignMessage], exportPostSignMessage, ret, liftErr)
+}
+
+// liftInstant reads an instant (seconds u64, nanoseconds u32).
+func liftInstant(r []byte, secsOff, nanosOff int) (time.Time, error) {
+	secs := binary.LittleEndian.Uint64(r[secsOff:])
+	nanos := binary.LittleEndian.Uint32(r[nanosOff:])
+	if secs > 1<<62 || nanos >= 1e9 {
+		return time.Time{}, fmt.Errorf("%w: a returned time is out of range", errGuest)
+	}
+	return time.Unix(int64(secs), int64(nanos)).UTC(), nil
+}
+
+// drop ends an owned resource: its destructor.
+func (in *instance) drop(ctx context.Context, dtor string, rep uint32) error {
+	_, err := in.call(ctx, dtor, uint64(rep))
+	return err
+}
+
+// abiCondition is a lowered policy condition: a case of the WIT variant `condition`.
+type abiCondition struct {
+	tag          uint8
+	field, value string
+	min, max     uint64
+}
+
+// abiForm is the lifted ok case of `sign-post-policy`.
+type abiForm struct {
+	fields              []FormField
+	document, signature string
+	signingTime         time.Time
+}
+
+// callSignPostPolicy lowers the policy's 14 flat values and calls `sign-post-policy`.
+func (in *instance) callSignPostPolicy(ctx context.Context, expires uint32, conds []abiCondition, region, service string, creds *Credentials) (*abiForm, error) {
+	list := make([]byte, len(conds)*conditionSize)
+	for i, c := range conds {
+		e := list[i*conditionSize:]
+		e[0] = c.tag
+		if c.tag == conditionLength {
+			binary.LittleEndian.PutUint64(e[conditionPayload:], c.min)
+			binary.LittleEndian.PutUint64(e[conditionPayload+8:], c.max)
+			continue
+		}
+		p, n, err := in.lowerString(ctx, c.field, CodeInvalidOption, "a condition's field")
+		if err != nil {
+			return nil, err
+		}
+		putStr(e, conditionPayload, p, n)
+		if p, n, err = in.lowerString(ctx, c.value, CodeInvalidOption, "a condition's value"); err != nil {
+			return nil, err
+		}
+		putStr(e, conditionPayload+8, p, n)
+	}
+	listPtr := uint32(conditionAlign)
+	if len(list) > 0 {
+		var err error
+		if listPtr, err = in.place(ctx, conditionAlign, list); err != nil {
+			return nil, err
+		}
+	}
+	flat := []uint64{uint64(expires), uint64(listPtr), uint64(len(conds))}
+	for _, s := range [...]string{region, service} {
+		p, n, err := in.lowerString(ctx, s, CodeInvalidOption, "the region or service")
+		if err != nil {
+			return nil, err
+		}
+		flat = append(flat, uint64(p), uint64(n))
+	}
+	c, err := in.lowerCredentials(ctx, creds)
+	if err != nil {
+		return nil, err
+	}
+	ret, err := in.call(ctx, exportPolicy, append(flat, c[:]...)...)
+	if err != nil {
+		return nil, err
+	}
+	out, liftErr := in.liftForm(ret)
+	return out, in.release(ctx, in.fn[exportPostPolicy], exportPostPolicy, ret, liftErr)
+}
+
+func (in *instance) liftForm(ret uint32) (*abiForm, error) {
+	r, err := in.readReturn(ret, formSize)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.liftResult(r, formErr); err != nil {
+		return nil, err
+	}
+	out := &abiForm{}
+	if out.document, err = in.readString(r, formDocument); err != nil {
+		return nil, err
+	}
+	if out.signature, err = in.readString(r, formSignature); err != nil {
+		return nil, err
+	}
+	if out.signingTime, err = liftInstant(r, formSeconds, formNanos); err != nil {
+		return nil, err
+	}
+	n := binary.LittleEndian.Uint32(r[formFields+4:])
+	if n > 64 {
+		return nil, fmt.Errorf("%w: %d form fields returned", errGuest, n)
+	}
+	list, ok := in.mem.Read(binary.LittleEndian.Uint32(r[formFields:]), n*formFieldSize)
+	if !ok {
+		return nil, fmt.Errorf("%w: the returned field list is out of range", errGuest)
+	}
+	out.fields = make([]FormField, n)
+	for i := range out.fields {
+		f := list[i*formFieldSize:]
+		if out.fields[i].Name, err = in.readString(f, 0); err != nil {
+			return nil, err
+		}
+		if out.fields[i].Value, err = in.readString(f, 8); err != nil {
+			return nil, err
+		}
+		out.fields[i].Sensitive = f[16] != 0
+	}
+	return out, nil
 }
 
 // liftSigned reads the result<signed-request, sign-error> at ret, copying every string out
 // of guest memory.
 func (in *instance) liftSigned(ret uint32, inputURL string) (*abiSigned, error) {
-	r, ok := in.mem.Read(ret, retSize)
-	if !ok {
-		return nil, fmt.Errorf("%w: the return area is out of range", errGuest)
+	r, err := in.readReturn(ret, retSize)
+	if err != nil {
+		return nil, err
 	}
-	str := func(off int) (string, error) {
-		ptr := binary.LittleEndian.Uint32(r[off:])
-		n := binary.LittleEndian.Uint32(r[off+4:])
-		b, ok := in.mem.Read(ptr, n)
-		if !ok {
-			return "", fmt.Errorf("%w: a returned string is out of range", errGuest)
-		}
-		return string(b), nil
+	if err := in.liftResult(r, retErrTag); err != nil {
+		return nil, err
 	}
-	switch r[retTag] {
-	case 0:
-	case 1:
-		code := r[retErrTag]
-		if int(code) >= len(signErrorCodes) {
-			return nil, fmt.Errorf("%w: unknown sign-error case %d", errGuest, code)
-		}
-		msg, err := str(retErrMessage)
-		if err != nil {
-			return nil, err
-		}
-		return nil, &SignError{Code: signErrorCodes[code], Message: msg}
-	default:
-		return nil, fmt.Errorf("%w: bad result tag %d", errGuest, r[retTag])
-	}
-
+	str := func(off int) (string, error) { return in.readString(r, off) }
 	out := &abiSigned{}
-	var err error
 	// In header placement the URL comes back unchanged: keep the caller's string.
 	if b, ok := in.mem.Read(binary.LittleEndian.Uint32(r[retURL:]), binary.LittleEndian.Uint32(r[retURL+4:])); ok && string(b) == inputURL {
 		out.url = inputURL
@@ -381,12 +842,9 @@ func (in *instance) liftSigned(ret uint32, inputURL string) (*abiSigned, error) 
 	if out.signature, err = str(retSignature); err != nil {
 		return nil, err
 	}
-	secs := binary.LittleEndian.Uint64(r[retSeconds:])
-	nanos := binary.LittleEndian.Uint32(r[retNanoseconds:])
-	if secs > 1<<62 || nanos >= 1e9 {
-		return nil, fmt.Errorf("%w: signing time out of range", errGuest)
+	if out.signingTime, err = liftInstant(r, retSeconds, retNanoseconds); err != nil {
+		return nil, err
 	}
-	out.signingTime = time.Unix(int64(secs), int64(nanos)).UTC()
 	for _, opt := range [...]struct {
 		tag, val int
 		dst      *string

@@ -66,17 +66,31 @@ func TestEmbeddedModuleHasTheGluesSignatures(t *testing.T) {
 	}
 	supplied := []string{importModule + "#" + importRealNow}
 	for _, r := range resourceImports {
-		supplied = append(supplied, r[0]+"#[resource-new]"+r[1], r[0]+"#[resource-drop]"+r[1])
+		supplied = append(supplied, r.module+"#[resource-new]"+r.name, r.module+"#[resource-drop]"+r.name)
 	}
 	slices.Sort(imports)
 	slices.Sort(supplied)
 	if !slices.Equal(imports, supplied) {
 		t.Errorf("the module imports %v; the glue supplies %v", imports, supplied)
 	}
+	flat := func(n int) []api.ValueType { return slices.Repeat([]api.ValueType{i32}, n) }
 	want := map[string]sig{
-		exportSign:     {[]api.ValueType{i32}, []api.ValueType{i32}},
-		exportPostSign: {[]api.ValueType{i32}, nil},
-		exportRealloc:  {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}},
+		exportSign:        {flat(1), flat(1)},
+		exportPostSign:    {flat(1), nil},
+		exportSignV4a:     {flat(1), flat(1)},
+		exportPostSignV4a: {flat(1), nil},
+		exportRealloc:     {flat(4), flat(1)},
+		exportStart:       {flat(1), flat(1)}, // (request, credentials, upload) in memory
+		exportSignChunk:   {flat(3), flat(1)}, // rep, string
+		exportSignTrailer: {flat(3), flat(1)}, // rep, list<header>
+		exportDtorChunk:   {flat(1), nil},
+		exportPolicy:      {flat(14), flat(1)}, // expires, list, 2 strings, 7 for credentials
+		exportOpen:        {flat(6), flat(1)},  // 3 strings
+		exportSignMessage: {flat(10), flat(1)}, // rep, string, credentials
+		exportDtorMessage: {flat(1), nil},
+	}
+	for _, post := range []string{exportPostStart, exportPostSignChunk, exportPostSignTrailer, exportPostPolicy, exportPostOpen, exportPostSignMessage} {
+		want[post] = sig{flat(1), nil}
 	}
 	exports := m.ExportedFunctions()
 	for name, w := range want {

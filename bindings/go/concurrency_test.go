@@ -1,13 +1,16 @@
 package realsig
 
 // One Signer shared by many goroutines (run with -race in CI): every signature equals
-// aws-sdk-go-v2's for the same request, and a failed instance is replaced, not reused.
+// aws-sdk-go-v2's for the same request, uploads keep their own chains, and a failed instance
+// is replaced, not reused.
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -76,5 +79,81 @@ func TestFailedInstanceIsReplaced(t *testing.T) {
 	}
 	if len(out.Signature) != 64 {
 		t.Fatalf("signature %q", out.Signature)
+	}
+}
+
+// Uploads and streams on one Signer from many goroutines, interleaved with plain signatures:
+// each upload holds its own instance, so every chain still frames AWS's example exactly.
+func TestConcurrentResources(t *testing.T) {
+	s := testSigner(t, WithRealNow(FixedClock(time.Date(2013, 5, 24, 0, 0, 0, 0, time.UTC))), WithPoolSize(2))
+	want := readBody(t, docUpload(t, Chunked{Mode: ChunkedSignedWithTrailer, Trailer: "x-amz-checksum-crc32c"}), docData)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := context.Background()
+			for range 20 {
+				u, err := s.StartChunked(ctx, &Request{
+					URL:     "https://s3.amazonaws.com/examplebucket/chunkObject.txt",
+					Headers: []Header{{"x-amz-storage-class", "REDUCED_REDUNDANCY"}},
+					Region:  "us-east-1", Service: "s3",
+				}, docCreds, Chunked{Mode: ChunkedSignedWithTrailer, Trailer: "x-amz-checksum-crc32c", DecodedContentLength: int64(len(docData)), ChunkSize: 65536})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.SignRequest(ctx, goodRequest(), testCreds); err != nil {
+					errs <- err
+					return
+				}
+				body, err := u.Body(ctx, bytes.NewReader(docData))
+				if err == nil {
+					var got []byte
+					if got, err = io.ReadAll(body); err == nil && !bytes.Equal(got, want) {
+						err = errors.New("an upload framed differently from AWS's example")
+					}
+				}
+				u.Close()
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// A resource whose instance fails is gone with it: later calls say it is closed, and the
+// instance never goes back into the pool.
+func TestFailedResourceInstanceIsDiscarded(t *testing.T) {
+	s := testSigner(t, WithRealNow(FixedClock(time.Unix(1_700_000_000, 0))), WithPoolSize(1))
+	ctx := context.Background()
+	u, err := s.StartChunked(ctx, &Request{URL: "https://b.s3.amazonaws.com/k", Region: "us-east-1", Service: "s3"}, testCreds, Chunked{DecodedContentLength: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := u.h.in
+	broken.mod.Close(ctx) // the next call on it fails inside wazero, like a trap would
+	if _, err := u.SignChunk(ctx, emptySHA256); !errors.Is(err, errGuest) {
+		t.Fatalf("got %v, want a component failure", err)
+	}
+	if _, err := u.SignChunk(ctx, emptySHA256); !errors.Is(err, ErrInvalidOption) {
+		t.Fatalf("after the failure: %v, want invalid-option (closed)", err)
+	}
+	if err := u.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SignRequest(ctx, goodRequest(), testCreds); err != nil {
+		t.Fatal(err)
+	}
+	if in := <-s.pool; in == broken {
+		t.Fatal("the failed instance went back into the pool")
 	}
 }

@@ -76,6 +76,20 @@ type Signed struct {
 
 // SignRequest signs req and returns what to add to it.
 func (s *Signer) SignRequest(ctx context.Context, req *Request, creds Credentials) (*Signed, error) {
+	a, err := lowerRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.call(ctx, &a, &creds)
+	if err != nil {
+		return nil, err
+	}
+	return out.public(), nil
+}
+
+// lowerRequest is req as the WIT's request record: the payload hashed, defaults and the S3
+// rules applied.
+func lowerRequest(req *Request) (abiRequest, error) {
 	a := abiRequest{
 		method:  req.Method,
 		url:     req.URL,
@@ -100,7 +114,7 @@ func (s *Signer) SignRequest(ctx context.Context, req *Request, creds Credential
 	if req.Expires != 0 {
 		secs := req.Expires / time.Second
 		if req.Expires%time.Second != 0 || secs < 1 || secs > 7*24*3600 {
-			return nil, &SignError{Code: CodeInvalidOption, Message: fmt.Sprintf(
+			return a, &SignError{Code: CodeInvalidOption, Message: fmt.Sprintf(
 				"expires must be whole seconds from 1s to 168h (7 days), not %s", req.Expires)}
 		}
 		a.query, a.expires = true, uint32(secs)
@@ -113,11 +127,10 @@ func (s *Signer) SignRequest(ctx context.Context, req *Request, creds Credential
 	a.omitToken = o.OmitSessionToken
 	a.debug = o.Debug
 	a.sigv4a = o.SigV4a
+	return a, nil
+}
 
-	out, err := s.call(ctx, &a, &creds)
-	if err != nil {
-		return nil, err
-	}
+func (out *abiSigned) public() *Signed {
 	return &Signed{
 		Headers:          out.headers,
 		URL:              out.url,
@@ -125,7 +138,7 @@ func (s *Signer) SignRequest(ctx context.Context, req *Request, creds Credential
 		SigningTime:      out.signingTime,
 		CanonicalRequest: out.canonicalRequest,
 		StringToSign:     out.stringToSign,
-	}, nil
+	}
 }
 
 // Headers the Go HTTP stack or proxies set or rewrite after signing: left unsigned, as

@@ -1,8 +1,8 @@
 package realsig
 
-// Time servers for the tests, all on 127.0.0.1 and stopped by t.Cleanup: chrony (Debian's
-// `chrony`), a scripted SNTP responder, a libfaketimefs-style realtime file writer, and where
-// libfaketime lives.
+// Servers for the tests, all on 127.0.0.1 and stopped by t.Cleanup: chrony (Debian's
+// `chrony`), a scripted SNTP responder, a libfaketimefs-style realtime file writer, s3s-fs
+// (the loopback S3 server that verifies signatures), and where libfaketime lives.
 
 import (
 	"encoding/binary"
@@ -292,5 +292,53 @@ func atomicWrite(path, text string) {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(text), 0o644); err == nil {
 		os.Rename(tmp, path)
+	}
+}
+
+// The credentials startS3sFs serves.
+var s3sFsCreds = Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
+
+// startS3sFs runs s3s-fs 0.14.1 (`cargo install s3s-fs@0.14.1 --locked --features binary`,
+// which .ci/run does) on a fresh directory and returns its endpoint.
+func startS3sFs(t testing.TB) string {
+	bin, err := exec.LookPath("s3s-fs")
+	if err != nil {
+		home, _ := os.UserHomeDir()
+		bin = filepath.Join(home, ".cargo", "bin", "s3s-fs")
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatal("s3s-fs is not installed: cargo install s3s-fs@0.14.1 --locked --features binary (.ci/run does)")
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	var stderr strings.Builder
+	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--access-key", s3sFsCreds.AccessKeyID, "--secret-key", s3sFsCreds.SecretAccessKey, t.TempDir())
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return "http://" + addr
+		}
+		select {
+		case <-exited:
+			t.Fatalf("s3s-fs exited: %s", stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("s3s-fs did not listen within 10 s")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -155,24 +155,18 @@ func newSigner(c config, cache wazero.CompilationCache) (*Signer, error) {
 		return nil, fmt.Errorf("realsig: defining %s#%s: %w", importModule, importRealNow, err)
 	}
 	for _, r := range resourceImports {
-		module, resource := r[0], r[1]
-		unsupported := func(what string) api.GoModuleFunc {
-			return func(context.Context, api.Module, []uint64) {
-				panic(fmt.Sprintf("realsig: %s#[%s]%s: the Go binding does not support the %s interface yet",
-					module, what, resource, module))
-			}
-		}
-		_, err := rt.NewHostModuleBuilder(module).
+		newFn, dropFn := resourceFuncs(r.kind, r.dtor)
+		_, err := rt.NewHostModuleBuilder(r.module).
 			NewFunctionBuilder().
-			WithGoModuleFunction(unsupported("resource-new"), []api.ValueType{api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).
-			Export("[resource-new]"+resource).
+			WithGoModuleFunction(newFn, []api.ValueType{api.ValueTypeI32}, []api.ValueType{api.ValueTypeI32}).
+			Export("[resource-new]"+r.name).
 			NewFunctionBuilder().
-			WithGoModuleFunction(unsupported("resource-drop"), []api.ValueType{api.ValueTypeI32}, nil).
-			Export("[resource-drop]" + resource).
+			WithGoModuleFunction(dropFn, []api.ValueType{api.ValueTypeI32}, nil).
+			Export("[resource-drop]" + r.name).
 			Instantiate(ctx)
 		if err != nil {
 			rt.Close(ctx)
-			return nil, fmt.Errorf("realsig: defining %s: %w", module, err)
+			return nil, fmt.Errorf("realsig: defining %s: %w", r.module, err)
 		}
 	}
 	compiled, err := rt.CompileModule(ctx, coreModule)
@@ -214,44 +208,65 @@ func (s *Signer) Close() error {
 
 var errClosed = errors.New("realsig: the Signer is closed")
 
-// call runs one signature on a pooled instance. An instance that failed (trap, glue error)
-// is closed, never reused: nothing carries over from a failed call.
+// call runs one signature on a pooled instance.
 func (s *Signer) call(ctx context.Context, req *abiRequest, creds *Credentials) (*abiSigned, error) {
+	if err := checkSize(req, creds); err != nil {
+		return nil, err
+	}
+	var out *abiSigned
+	err := s.with(ctx, func(in *instance) (err error) {
+		out, err = in.callSign(ctx, req, creds)
+		return err
+	})
+	return out, err
+}
+
+// with runs f on an instance from the pool and puts it back.
+func (s *Signer) with(ctx context.Context, f func(*instance) error) error {
+	in, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	err = f(in)
+	return s.release(ctx, in, err)
+}
+
+// acquire takes an idle instance, or instantiates one.
+func (s *Signer) acquire(ctx context.Context) (*instance, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if s.closed.Load() {
 		return nil, errClosed
 	}
-	if err := checkSize(req, creds); err != nil {
-		return nil, err
-	}
-	var in *instance
 	select {
-	case in = <-s.pool:
+	case in := <-s.pool:
+		return in, nil
 	default:
-		var err error
-		if in, err = s.instantiate(ctx); err != nil {
-			if s.closed.Load() {
-				return nil, errClosed
-			}
-			return nil, err
-		}
 	}
-	out, err := in.callSign(ctx, req, creds)
+	in, err := s.instantiate(ctx)
+	if err != nil && s.closed.Load() {
+		return nil, errClosed
+	}
+	return in, err
+}
+
+// release returns in to the pool after a call that ended with err. An instance that failed
+// (trap, glue error) is closed, never reused: nothing carries over from a failed call.
+func (s *Signer) release(ctx context.Context, in *instance, err error) error {
 	if err != nil && errors.Is(err, errGuest) {
 		in.mod.Close(ctx)
 		if s.closed.Load() {
-			return nil, errClosed
+			return errClosed
 		}
-		return nil, err
+		return err
 	}
 	select {
 	case s.pool <- in:
 	default:
 		in.mod.Close(ctx)
 	}
-	return out, err
+	return err
 }
 
 func checkSize(req *abiRequest, creds *Credentials) error {
