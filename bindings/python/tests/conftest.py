@@ -2,6 +2,7 @@
 127.0.0.1 that the tests start and stop themselves (s3s-fs, chronyd, a libfaketimefs-style
 realtime file)."""
 
+import datetime as dt
 import json
 import os
 import random
@@ -13,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+import realsig
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent.parent
@@ -211,3 +214,28 @@ def realtime_fifo(tmp_path):
 
 def load_context(case_dir: Path):
     return json.loads((case_dir / "context.json").read_text())
+
+
+def sign_case(case: Path, form: str, **extra):
+    """Signs a suite case (its request.txt, at its context.json's time and credentials) in
+    `form` ("header" or "query") with debug output; `extra` goes to Signer.sign."""
+    ctx = load_context(case)
+    method, target, headers, body = parse_request((case / "request.txt").read_bytes())
+    host = next(v for n, v in headers if n.lower() == "host")
+    signer = realsig.Signer(realsig.fixed(dt.datetime.fromisoformat(ctx["timestamp"].replace("Z", "+00:00"))))
+    creds = ctx["credentials"]
+    return signer.sign(
+        method=method,
+        url=f"https://{host}{target}",
+        headers=headers,
+        body=body,
+        credentials=realsig.Credentials(creds["access_key_id"], creds["secret_access_key"], creds.get("token")),
+        region=ctx["region"],
+        service=ctx["service"],
+        normalize_path=ctx.get("normalize", True),
+        content_sha256_header=ctx.get("sign_body", False),
+        omit_session_token=ctx.get("omit_session_token", False),
+        expires_in=ctx["expiration_in_seconds"] if form == "query" else None,
+        debug=True,
+        **extra,
+    )

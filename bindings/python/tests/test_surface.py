@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 import realsig
-from conftest import AKID, SECRET, load_context, parse_request, vectors_dir
+from conftest import AKID, SECRET, sign_case, vectors_dir
 
 SUITE = vectors_dir() / "aws-signing-test-suite" / "v4a"
 CASES = sorted(p.name for p in SUITE.iterdir() if p.is_dir())
@@ -36,26 +36,7 @@ def test_the_v4a_suite_has_cases():
 @pytest.mark.parametrize("name, form", FORMS)
 def test_v4a_vector_verifies_with_the_case_key(name, form):
     case = SUITE / name
-    ctx = load_context(case)
-    method, target, headers, body = parse_request((case / "request.txt").read_bytes())
-    host = next(v for n, v in headers if n.lower() == "host")
-    signer = realsig.Signer(realsig.fixed(dt.datetime.fromisoformat(ctx["timestamp"].replace("Z", "+00:00"))))
-    creds = ctx["credentials"]
-    out = signer.sign(
-        method=method,
-        url=f"https://{host}{target}",
-        headers=headers,
-        body=body,
-        credentials=realsig.Credentials(creds["access_key_id"], creds["secret_access_key"], creds.get("token")),
-        region=ctx["region"],
-        service=ctx["service"],
-        normalize_path=ctx.get("normalize", True),
-        content_sha256_header=ctx.get("sign_body", False),
-        omit_session_token=ctx.get("omit_session_token", False),
-        expires_in=ctx["expiration_in_seconds"] if form == "query" else None,
-        debug=True,
-        sigv4a=True,
-    )
+    out = sign_case(case, form, sigv4a=True)
     assert out.canonical_request == (case / f"{form}-canonical-request.txt").read_text().rstrip()
     assert out.string_to_sign == (case / f"{form}-string-to-sign.txt").read_text().rstrip()
     if form == "query":

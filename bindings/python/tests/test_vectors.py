@@ -1,12 +1,9 @@
 """Every case of the official v4 suite, header and query form, through the package: canonical
 request, string to sign and signature equal the suite's files."""
 
-import datetime as dt
-
 import pytest
 
-import realsig
-from conftest import load_context, parse_request, vectors_dir
+from conftest import sign_case, vectors_dir
 
 SUITE = vectors_dir() / "aws-signing-test-suite" / "v4"
 CASES = sorted(p.name for p in SUITE.iterdir() if p.is_dir())
@@ -20,26 +17,7 @@ def test_the_suite_has_cases():
 @pytest.mark.parametrize("name", CASES)
 def test_vector(name, form):
     case = SUITE / name
-    ctx = load_context(case)
-    method, target, headers, body = parse_request((case / "request.txt").read_bytes())
-    host = next(v for n, v in headers if n.lower() == "host")
-    when = dt.datetime.fromisoformat(ctx["timestamp"].replace("Z", "+00:00"))
-    signer = realsig.Signer(realsig.fixed(when))
-    creds = ctx["credentials"]
-    out = signer.sign(
-        method=method,
-        url=f"https://{host}{target}",
-        headers=headers,
-        body=body,
-        credentials=realsig.Credentials(creds["access_key_id"], creds["secret_access_key"], creds.get("token")),
-        region=ctx["region"],
-        service=ctx["service"],
-        normalize_path=ctx.get("normalize", True),
-        content_sha256_header=ctx.get("sign_body", False),
-        omit_session_token=ctx.get("omit_session_token", False),
-        expires_in=ctx["expiration_in_seconds"] if form == "query" else None,
-        debug=True,
-    )
+    out = sign_case(case, form)
     expect = lambda part: (case / f"{form}-{part}.txt").read_text().rstrip()  # noqa: E731
     assert out.canonical_request == expect("canonical-request")
     assert out.string_to_sign == expect("string-to-sign")

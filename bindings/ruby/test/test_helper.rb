@@ -53,6 +53,25 @@ module TestSupport
     dir
   end
 
+  # Signs a suite case (its request.txt, at its context.json's time and credentials) in form
+  # ("header" or "query") with debug output; extra goes to Signer#sign_details.
+  def sign_case(dir, form, **extra)
+    ctx = JSON.parse(dir.join("context.json").read)
+    method, target, headers, body = parse_request(dir.join("request.txt").binread)
+    host = headers.find { |n, _| n.casecmp?("host") }.last
+    creds = ctx.fetch("credentials")
+    signer = Realsig::Signer.new(clock: Realsig::Clock.fixed(Time.iso8601(ctx.fetch("timestamp"))))
+    signer.sign_details(
+      method: method, url: "https://#{host}#{target}", headers: headers, body: body,
+      credentials: { access_key_id: creds["access_key_id"], secret_access_key: creds["secret_access_key"],
+                     session_token: creds["token"] },
+      region: ctx.fetch("region"), service: ctx.fetch("service"),
+      normalize_path: ctx.fetch("normalize", true), content_sha256_header: ctx.fetch("sign_body", false),
+      omit_session_token: ctx.fetch("omit_session_token", false),
+      expires_in: form == "query" ? ctx.fetch("expiration_in_seconds") : nil, debug: true, **extra
+    )
+  end
+
   # request.txt as host/src/http_text.rs reads it: the target may contain spaces; folded
   # header lines are unfolded with one space; the body is everything after the first blank line.
   def parse_request(raw)

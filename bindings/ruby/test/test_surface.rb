@@ -31,20 +31,7 @@ class TestSurface < Minitest::Test
 
   def check_v4a(name, form)
     dir = SUITE.join(name)
-    ctx = JSON.parse(dir.join("context.json").read)
-    method, target, headers, body = TestSupport.parse_request(dir.join("request.txt").binread)
-    host = headers.find { |n, _| n.casecmp?("host") }.last
-    creds = ctx.fetch("credentials")
-    signer = Realsig::Signer.new(clock: Realsig::Clock.fixed(Time.iso8601(ctx.fetch("timestamp"))))
-    out = signer.sign_details(
-      method: method, url: "https://#{host}#{target}", headers: headers, body: body,
-      credentials: { access_key_id: creds["access_key_id"], secret_access_key: creds["secret_access_key"],
-                     session_token: creds["token"] },
-      region: ctx.fetch("region"), service: ctx.fetch("service"),
-      normalize_path: ctx.fetch("normalize", true), content_sha256_header: ctx.fetch("sign_body", false),
-      omit_session_token: ctx.fetch("omit_session_token", false),
-      expires_in: form == "query" ? ctx.fetch("expiration_in_seconds") : nil, debug: true, sigv4a: true
-    )
+    out = TestSupport.sign_case(dir, form, sigv4a: true)
     assert_equal dir.join("#{form}-canonical-request.txt").read.rstrip, out.canonical_request
     assert_equal dir.join("#{form}-string-to-sign.txt").read.rstrip, out.string_to_sign
     assert_includes out.url, "X-Amz-Signature=#{out.signature}" if form == "query"
