@@ -44,6 +44,9 @@ func (m ChunkedMode) String() string {
 // DefaultChunkSize is the data per chunk Body frames when Chunked.ChunkSize is 0.
 const DefaultChunkSize = 64 << 10
 
+// The largest Chunked.ChunkSize: Body holds one chunk in memory.
+const maxChunkSize = 64 << 20
+
 // Chunked describes an aws-chunked upload.
 type Chunked struct {
 	Mode ChunkedMode
@@ -76,13 +79,25 @@ func (c Chunked) chunkSize() int {
 	return c.ChunkSize
 }
 
+func (c Chunked) check() error {
+	if c.Mode > ChunkedUnsignedWithTrailer {
+		return &SignError{Code: CodeInvalidOption, Message: fmt.Sprintf("unknown chunked mode %d", uint8(c.Mode))}
+	}
+	if c.DecodedContentLength < 0 {
+		return &SignError{Code: CodeInvalidOption, Message: "the decoded content length is negative"}
+	}
+	if c.ChunkSize < 0 || c.ChunkSize > maxChunkSize {
+		return &SignError{Code: CodeInvalidOption, Message: fmt.Sprintf("chunk size %d: give 1 byte to 64 MiB (0 for 64 KiB)", c.ChunkSize)}
+	}
+	return nil
+}
+
 // FramedLength is the Content-Length of the upload as Body frames it.
 func (c Chunked) FramedLength() (int64, error) {
-	size := c.chunkSize()
-	if size < 1 || c.DecodedContentLength < 0 {
-		return 0, &SignError{Code: CodeInvalidOption, Message: fmt.Sprintf(
-			"chunk size %d and decoded content length %d must not be negative (nor the chunk size 0)", size, c.DecodedContentLength)}
+	if err := c.check(); err != nil {
+		return 0, err
 	}
+	size := c.chunkSize()
 	signed := c.Mode != ChunkedUnsignedWithTrailer
 	chunk := func(n int64) int64 {
 		l := int64(len(strconv.FormatInt(n, 16))) + 2 // size, CRLF
@@ -139,11 +154,8 @@ func (s *Signer) StartChunked(ctx context.Context, req *Request, creds Credentia
 	if req.Options.SigV4a {
 		return nil, &SignError{Code: CodeInvalidOption, Message: "chunked uploads are signed with SigV4 (AWS4-HMAC-SHA256) only, not SigV4a"}
 	}
-	if c.Mode > ChunkedUnsignedWithTrailer {
-		return nil, &SignError{Code: CodeInvalidOption, Message: fmt.Sprintf("unknown chunked mode %d", uint8(c.Mode))}
-	}
-	if c.DecodedContentLength < 0 {
-		return nil, &SignError{Code: CodeInvalidOption, Message: "the decoded content length is negative"}
+	if err := c.check(); err != nil {
+		return nil, err
 	}
 	u := &ChunkedUpload{chunked: c, ContentLength: -1}
 	r := *req

@@ -167,6 +167,8 @@ func TestChunkedRefusalsAreTyped(t *testing.T) {
 		{"a presigned upload", &Request{URL: req.URL, Region: "us-east-1", Service: "s3", Expires: time.Hour}, Chunked{}, ErrInvalidOption},
 		{"SigV4a", &Request{URL: req.URL, Region: "*", Service: "s3", Options: Options{SigV4a: true}}, Chunked{}, ErrInvalidOption},
 		{"a negative length", req, Chunked{DecodedContentLength: -1}, ErrInvalidOption},
+		{"a negative chunk size", req, Chunked{ChunkSize: -1}, ErrInvalidOption},
+		{"a 1 GiB chunk size", req, Chunked{ChunkSize: 1 << 30}, ErrInvalidOption},
 		{"a bad content-length", &Request{URL: req.URL, Region: "us-east-1", Service: "s3", Headers: []Header{{"Content-Length", "ten"}}}, Chunked{}, ErrInvalidHeaderValue},
 	} {
 		if u, err := s.StartChunked(ctx, tc.req, testCreds, tc.c); !errors.Is(err, tc.want) {
