@@ -689,3 +689,228 @@ fn sigv4a_flags_sign_the_v4a_suite_case() {
     );
     assert_one_line_error("--region-set alone", &out, "--sigv4a");
 }
+
+/// Every output path of the CLI, successes and failures, with a secret and a session token
+/// that appear nowhere else: the secret is never printed; the token only on stdout where it is
+/// part of what to send (the signed request, the presigned URL, the POST form), never in
+/// `--verbose` output, logs or errors on stderr.
+#[test]
+fn no_output_path_shows_the_secret() {
+    const TOKEN: &str = "TOKENSENTINELqz7Xw0ExampleSessionToken";
+    let server = common::http_server::HttpServer::start(|seen| {
+        if seen.request_line.contains("/forbidden") {
+            (
+                "403 Forbidden",
+                "<Error><Code>SignatureDoesNotMatch</Code></Error>".into(),
+            )
+        } else {
+            ("200 OK", "ok".into())
+        }
+    });
+    let url = format!("http://{}", server.addr);
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap()) // closed when l drops here
+    };
+    let dir = tempfile_dir("secret-grep");
+    // A credential_process whose output holds a second secret but is not usable credentials.
+    let proc_secret = "PROCSECRETq8Zr4Example/Secret+Key0000000000";
+    let config = dir.join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile broken]\ncredential_process = echo '{{\"Version\": 1, \"SecretAccessKey\": \"{proc_secret}\"}}'\n\
+             [profile garbled]\ncredential_process = echo '{{\"Version\": 1, \"AccessKeyId\": \"AKID\", \"SecretAccessKey\": \"{proc_secret}\", '\n"
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let get = b"GET /?Param1=value1 HTTP/1.1\r\nHost: example.amazonaws.com\r\n\r\n";
+    let with_token = [("AWS_SESSION_TOKEN", TOKEN)];
+    let s3 = ["--region", "us-east-1", "--service", "s3"];
+    let creds_from = |profile: &'static str| {
+        let env = vec![
+            ("AWS_CONFIG_FILE", config),
+            ("AWS_ACCESS_KEY_ID", ""),
+            ("AWS_SECRET_ACCESS_KEY", ""),
+        ];
+        (args(&SIGN_STDIN, &["--time", TIME, "--profile", profile]), env)
+    };
+    let (broken, broken_env) = creds_from("broken");
+    let (garbled, garbled_env) = creds_from("garbled");
+    // (what, arguments, stdin, extra environment, whether it succeeds: None when it depends
+    // on timing, as a server that answers before reading an upload)
+    let runs: Vec<Run<'_>> = vec![
+        (
+            "sign http",
+            args(&SIGN_STDIN, &["--time", TIME, "-v", "--format", "http"]),
+            get,
+            vec![],
+            Some(true),
+        ),
+        (
+            "sign headers",
+            args(&SIGN_STDIN, &["--time", TIME, "-v", "--format", "headers"]),
+            get,
+            vec![],
+            Some(true),
+        ),
+        (
+            "sign json",
+            args(&SIGN_STDIN, &["--time", TIME, "-v", "--format", "json"]),
+            get,
+            vec![],
+            Some(true),
+        ),
+        (
+            "sign curl",
+            args(&SIGN_STDIN, &["--time", TIME, "-v", "--format", "curl"]),
+            get,
+            vec![],
+            Some(true),
+        ),
+        (
+            "presign",
+            args(&SIGN_STDIN, &["--time", TIME, "-v", "--presign"]),
+            get,
+            vec![],
+            Some(true),
+        ),
+        (
+            "sigv4a",
+            args(&SIGN_STDIN, &["--time", TIME, "-v", "--sigv4a", "--region-set", "*"]),
+            get,
+            vec![],
+            Some(true),
+        ),
+        (
+            "post-policy",
+            args(
+                &["post-policy", "--bucket", "b", "--key", "k", "--region", "us-east-1"],
+                &[],
+            ),
+            b"",
+            vec![],
+            Some(true),
+        ),
+        (
+            "request",
+            args(&["request", "-v", "-i"], &[&s3[..], &[&format!("{url}/ok")]].concat()),
+            b"",
+            vec![],
+            Some(true),
+        ),
+        (
+            "request 403",
+            args(&["request", "-v"], &[&s3[..], &[&format!("{url}/forbidden")]].concat()),
+            b"",
+            vec![],
+            Some(false),
+        ),
+        (
+            "request refused",
+            args(&["request", "-v"], &[&s3[..], &[&format!("{closed}/x")]].concat()),
+            b"",
+            vec![],
+            Some(false),
+        ),
+        (
+            "request chunked",
+            args(
+                &[
+                    "request",
+                    "-v",
+                    "-X",
+                    "PUT",
+                    "--chunked",
+                    "--trailer-checksum",
+                    "crc32c",
+                    "-d",
+                    "data",
+                ],
+                &[&s3[..], &[&format!("{url}/ok")]].concat(),
+            ),
+            b"",
+            vec![],
+            None,
+        ),
+        (
+            "bad url",
+            args(&["sign", "--time", TIME, "-v"], &[&s3[..], &["ftp://x/"]].concat()),
+            b"",
+            vec![],
+            Some(false),
+        ),
+        (
+            "bad header",
+            args(
+                &["sign", "--time", TIME, "-v", "-H", "x-bad: a\u{1}b"],
+                &[&s3[..], &["https://b.s3.amazonaws.com/"]].concat(),
+            ),
+            b"",
+            vec![],
+            Some(false),
+        ),
+        (
+            "clock fails",
+            args(&SIGN_STDIN, &["--clock", "faketimefs:/nonexistent/realtime", "-v"]),
+            get,
+            vec![],
+            Some(false),
+        ),
+        (
+            "credential_process without a key id",
+            broken,
+            get,
+            broken_env,
+            Some(false),
+        ),
+        ("credential_process garbled", garbled, get, garbled_env, Some(false)),
+    ];
+    for (what, argv, stdin, extra, succeeds) in &runs {
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let mut env: Vec<(&str, &str)> = with_token.to_vec();
+        env.extend(extra.iter().copied());
+        let out = realsig(&argv, &env, stdin);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        if let Some(succeeds) = succeeds {
+            assert_eq!(out.status.success(), *succeeds, "{what}: {}\n{stderr}", out.status);
+        }
+        for secret in [SECRET, proc_secret] {
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "{what}: the secret was printed\n{stdout}\n{stderr}"
+            );
+        }
+        assert!(
+            !stderr.contains(TOKEN),
+            "{what}: the session token is on stderr:\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+        if out.status.success() && *what != "request" {
+            // What to send carries the token: the check above is not vacuous.
+            assert!(
+                stdout.contains(TOKEN),
+                "{what}: the signed output lacks the session token:\n{stdout}"
+            );
+        }
+    }
+}
+
+/// One CLI run: what it is, its arguments, stdin, extra environment, whether it succeeds.
+type Run<'a> = (&'a str, Vec<String>, &'a [u8], Vec<(&'a str, &'a str)>, Option<bool>);
+
+fn args(base: &[&str], more: &[&str]) -> Vec<String> {
+    base.iter().chain(more).map(|s| s.to_string()).collect()
+}
+
+/// A fresh directory under the target dir for one test.
+fn tempfile_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wasmtime::component::{HasSelf, Linker, ResourceAny};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use zeroize::Zeroize;
 
 use crate::bindings::exports::realsig::sigv4::chunked as wit_chunked;
 use crate::bindings::exports::realsig::sigv4::signer as wit;
@@ -67,6 +68,15 @@ impl Credentials {
     /// The session token (secret: never log it).
     pub fn session_token(&self) -> Option<&str> {
         self.0.session_token.as_deref()
+    }
+}
+
+/// The secret and the session token are wiped (zeroize) when credentials are dropped. (The
+/// guest keeps its own copy in its key cache, in the instance's memory: see SECURITY.md.)
+impl Drop for Credentials {
+    fn drop(&mut self) {
+        self.0.secret_access_key.zeroize();
+        self.0.session_token.zeroize();
     }
 }
 

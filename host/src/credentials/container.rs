@@ -85,12 +85,14 @@ impl ProvideCredentials for EcsProvider {
         if status != 200 {
             return Err(unavailable(format!("{uri} answered HTTP {status}")));
         }
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024)
-            .read_to_vec()
-            .map_err(|e| unavailable(format!("{uri}: {e}")))?;
+        let body = zeroize::Zeroizing::new(
+            response
+                .body_mut()
+                .with_config()
+                .limit(64 * 1024)
+                .read_to_vec()
+                .map_err(|e| unavailable(format!("{uri}: {e}")))?,
+        );
         JsonCredentials::parse("container", &body)
     }
 

@@ -106,7 +106,8 @@ impl ProvideCredentials for ImdsProvider {
         if creds.status() != 200 {
             return Err(fail("the credentials request", creds.status().as_u16()));
         }
-        JsonCredentials::parse("imds", read(&mut creds)?.as_bytes())
+        let body = zeroize::Zeroizing::new(read(&mut creds)?); // holds the secret
+        JsonCredentials::parse("imds", body.as_bytes())
     }
 
     fn name(&self) -> &str {

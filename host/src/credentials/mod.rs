@@ -18,6 +18,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
+use zeroize::Zeroizing;
+
 use crate::clock::TimeSource;
 use crate::signer::Credentials;
 
@@ -313,14 +315,15 @@ pub(crate) fn parse_expiration(provider: &str, text: &str) -> Result<SystemTime,
         })
 }
 
-/// The JSON shape the ECS endpoint, IMDS and `credential_process` share.
+/// The JSON shape the ECS endpoint, IMDS and `credential_process` share. The secret and the
+/// token are wiped when dropped, like `Credentials`.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct JsonCredentials {
     access_key_id: Option<String>,
-    secret_access_key: Option<String>,
+    secret_access_key: Option<Zeroizing<String>>,
     #[serde(alias = "SessionToken")]
-    token: Option<String>,
+    token: Option<Zeroizing<String>>,
     expiration: Option<String>,
 }
 
@@ -333,7 +336,7 @@ impl JsonCredentials {
         };
         let json: Self =
             serde_json::from_slice(body).map_err(|e| invalid(format!("the response is not credentials JSON ({e})")))?;
-        let (Some(akid), Some(secret)) = (json.access_key_id, json.secret_access_key) else {
+        let (Some(akid), Some(mut secret)) = (json.access_key_id, json.secret_access_key) else {
             return Err(invalid("the response has no AccessKeyId/SecretAccessKey".into()));
         };
         let expiration = json
@@ -342,7 +345,12 @@ impl JsonCredentials {
             .map(|e| parse_expiration(provider, e))
             .transpose()?;
         Ok(Provided {
-            credentials: Credentials::new(akid, secret, json.token),
+            // The buffers move into Credentials (which wipes them); the wrappers keep empty strings.
+            credentials: Credentials::new(
+                akid,
+                std::mem::take(&mut *secret),
+                json.token.map(|mut t| std::mem::take(&mut *t)),
+            ),
             expiration,
             provider: provider.into(),
         })
@@ -364,6 +372,30 @@ mod tests {
 
     use super::*;
     use crate::clock::{Reading, TimeError};
+
+    /// Debug of credentials, of what a provider returned and of a parsed credentials
+    /// response shows the key id and never the secret or the token.
+    #[test]
+    fn debug_output_redacts_the_secret_and_the_token() {
+        let body = br#"{"AccessKeyId": "AKIDDEBUG", "SecretAccessKey": "SECRETDEBUG", "Token": "TOKENDEBUG"}"#;
+        let provided = JsonCredentials::parse("test", body).unwrap();
+        for shown in [
+            format!("{provided:?}"),
+            format!("{:?}", provided.credentials),
+            format!("{provided:#?}"),
+        ] {
+            assert!(shown.contains("AKIDDEBUG"), "{shown}");
+            assert!(
+                !shown.contains("SECRETDEBUG") && !shown.contains("TOKENDEBUG"),
+                "{shown}"
+            );
+        }
+        assert_eq!(
+            provided.credentials.session_token(),
+            Some("TOKENDEBUG"),
+            "the token moved in whole"
+        );
+    }
 
     /// A clock the test moves by hand.
     struct Hand(Mutex<SystemTime>);

@@ -162,7 +162,7 @@ impl ProvideCredentials for ProfileProvider {
 /// Runs a `credential_process` command (through `sh -c`, as the AWS CLI does on Unix).
 fn run_process(profile: &str, command: &str) -> Result<Provided, CredentialsError> {
     let provider = format!("{profile} credential_process");
-    let output = Command::new("sh")
+    let mut output = Command::new("sh")
         .arg("-c")
         .arg(command)
         .stdin(Stdio::null())
@@ -192,5 +192,6 @@ fn run_process(profile: &str, command: &str) -> Result<Provided, CredentialsErro
             reason: format!("output has Version {v}; only 1 is defined"),
         });
     }
-    JsonCredentials::parse(&provider, &output.stdout)
+    let stdout = zeroize::Zeroizing::new(std::mem::take(&mut output.stdout)); // holds the secret
+    JsonCredentials::parse(&provider, &stdout)
 }
