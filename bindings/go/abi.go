@@ -136,8 +136,7 @@ const (
 	retStringToSignTag   = 60 // string-to-sign: option<string>
 	retStringToSignVal   = 64
 	retSize              = 72
-	retErrTag            = 8  // err: variant sign-error, tag u8
-	retErrMessage        = 12 //   every case carries a string
+	retErrTag            = 8  // err: variant sign-error, tag u8; every case carries a string, at 12
 	addedHeaderSize      = 20 // record added-header { name: string, value: string, sensitive: bool }
 	addedHeaderSensitive = 16
 
@@ -554,7 +553,7 @@ func (in *instance) readString(r []byte, off int) (string, error) {
 // liftResult reads a result's tag at r[0]: nil for ok; for err the sign-error whose tag is at
 // r[errTag] (its string follows at errTag+4, every case's payload aligning to 4).
 func (in *instance) liftResult(r []byte, errTag int) error {
-	switch r[0] {
+	switch r[retTag] {
 	case 0:
 		return nil
 	case 1:
@@ -568,7 +567,7 @@ func (in *instance) liftResult(r []byte, errTag int) error {
 		}
 		return &SignError{Code: signErrorCodes[code], Message: msg}
 	default:
-		return fmt.Errorf("%w: bad result tag %d", errGuest, r[0])
+		return fmt.Errorf("%w: bad result tag %d", errGuest, r[retTag])
 	}
 }
 

@@ -129,7 +129,7 @@ func TestChunkedUploadWithATrailerFramesTheDocumentedExample(t *testing.T) {
 	}
 }
 
-func TestChunkedUploadByHandMatchesBody(t *testing.T) {
+func TestChunkedUploadByHandSignsTheDocumentedChunks(t *testing.T) {
 	ctx := context.Background()
 	u := docUpload(t, Chunked{}, Header{"content-length", "66824"})
 	var sigs []string
