@@ -202,6 +202,67 @@ fn component_out_writes_the_embedded_component() {
     assert_eq!(std::fs::read(&core).unwrap(), realsig::CORE_MODULE);
 }
 
+/// `--component` signs with another component: the embedded one written out signs as the
+/// built-in does; a hostile one's failures and a refused one's imports are one-line errors.
+#[test]
+fn component_flag_runs_a_plugin_under_the_same_caps() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let ours = path("realsig.wasm", realsig::COMPONENT);
+    let with_ours = sign_json(&case("get-vanilla"), &["--component", &ours], &[]);
+    assert_eq!(with_ours, sign_json(&case("get-vanilla"), &[], &[]));
+
+    let hostile = path("hostile.wasm", &common::plugins::hostile());
+    let filesystem = path("fs.wasm", &common::plugins::with_filesystem_import());
+    let missing = dir.path().join("missing.wasm").to_str().unwrap().to_owned();
+    let sign = |component: &str, method: &str| {
+        let base = ["sign", "--region", "us-east-1", "--service", "s", "--time", TIME];
+        realsig(
+            &[
+                &base[..],
+                &["--component", component, "-X", method, "https://example.com/"],
+            ]
+            .concat(),
+            &[],
+            b"",
+        )
+    };
+    assert_one_line_error(
+        "trapping plugin",
+        &sign(&hostile, "TRAP"),
+        "the signing component failed: wasm trap",
+    );
+    assert_one_line_error("huge plugin", &sign(&hostile, "HUGE"), "output cap");
+    assert_one_line_error(
+        "plugin importing the filesystem",
+        &sign(&filesystem, "GET"),
+        "imports `wasi:filesystem/preopens@0.2.0`",
+    );
+    assert_one_line_error("missing plugin", &sign(&missing, "GET"), "cannot read the component");
+    // From the environment too.
+    let out = realsig(
+        &[
+            "sign",
+            "--region",
+            "us-east-1",
+            "--service",
+            "s",
+            "--time",
+            TIME,
+            "-X",
+            "BOMB",
+            "https://example.com/",
+        ],
+        &[("REALSIG_COMPONENT", &hostile)],
+        b"",
+    );
+    assert_one_line_error("memory bomb plugin", &out, "memory cap");
+}
+
 /// Every bad input: non-zero exit, nothing on stdout, exactly one line on stderr, no panic.
 /// A failing exit, nothing on stdout, one `realsig: error:` line containing `needle`, no
 /// panic and no secret.

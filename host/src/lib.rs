@@ -26,6 +26,7 @@ pub mod chunked;
 pub mod clock;
 pub mod credentials;
 pub mod http_text;
+pub mod plugin;
 mod real_time;
 mod signer;
 

@@ -1,19 +1,20 @@
 //! [`Signer`]: the component in wasmtime, reused across calls and threads.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wasmtime::component::{HasSelf, Linker, ResourceAny};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use zeroize::Zeroize;
 
 use crate::bindings::exports::realsig::sigv4::chunked as wit_chunked;
 use crate::bindings::exports::realsig::sigv4::signer as wit;
 use crate::bindings::{Realsig, RealsigPre};
 use crate::clock::{Chain, Reading, TimeError, TimeSource};
-use crate::{COMPONENT, cache};
+use crate::{COMPONENT, cache, plugin};
 
 pub use crate::bindings::exports::realsig::sigv4::post_policy::{
     Condition, FieldMatch, FormField, LengthRange, Policy, SignedForm,
@@ -32,6 +33,38 @@ pub struct HostState {
     /// The reading taken for the current call, handed to the guest's `real-now`.
     pub(crate) reading: Option<Result<Reading, TimeError>>,
     limits: StoreLimits,
+    /// Set when the guest asked for more memory than the cap: the trap that follows is
+    /// reported as [`Error::MemoryLimit`].
+    over_memory_limit: bool,
+}
+
+/// A guest that asks for memory past the cap traps at once (instead of seeing `memory.grow`
+/// return -1 and carrying on), so the caller gets [`Error::MemoryLimit`] and the instance is
+/// discarded.
+impl ResourceLimiter for HostState {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if self.limits.memory_growing(current, desired, maximum)? {
+            return Ok(true);
+        }
+        self.over_memory_limit = true;
+        wasmtime::bail!("the component asked for {desired} bytes of memory, over its cap")
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
 }
 
 /// AWS credentials for one call. `Debug` shows the access key id only.
@@ -244,6 +277,19 @@ pub enum Error {
     /// The call ran past its deadline; the instance was discarded.
     #[error("signing took longer than the {0:?} deadline; the instance was discarded")]
     Timeout(Duration),
+    /// The component asked for more linear memory than the cap (bytes); the instance was
+    /// discarded.
+    #[error("the signing component tried to use more than its {0}-byte memory cap; the instance was discarded")]
+    MemoryLimit(usize),
+    /// The component returned more data than the output cap (bytes) allows; nothing of it
+    /// was kept, and the instance was discarded.
+    #[error("the signing component returned more than the {0}-byte output cap; the instance was discarded")]
+    OutputTooLarge(usize),
+    /// A component given to [`SignerBuilder::component`] was refused on load: it imports
+    /// something other than `realsig:sigv4/real-time`, does not implement the realsig world,
+    /// or is not a valid component.
+    #[error("refused the signing component: {0}")]
+    InvalidComponent(String),
     /// The component trapped (a component bug, or its memory limit); the instance was discarded.
     #[error("the signing component failed: {0}")]
     Trap(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -253,11 +299,15 @@ pub enum Error {
 }
 
 impl Error {
-    /// The WIT error case for [`Error::Rejected`], else `timeout`, `trap` or `setup`.
+    /// The WIT error case for [`Error::Rejected`], else `timeout`, `memory-limit`,
+    /// `output-too-large`, `invalid-component`, `trap` or `setup`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Rejected(e) => e.kind(),
             Self::Timeout(_) => "timeout",
+            Self::MemoryLimit(_) => "memory-limit",
+            Self::OutputTooLarge(_) => "output-too-large",
+            Self::InvalidComponent(_) => "invalid-component",
             Self::Trap(_) => "trap",
             Self::Setup(_) => "setup",
         }
@@ -271,7 +321,9 @@ fn setup(e: wasmtime::Error) -> Error {
 /// Builds a [`Signer`].
 pub struct SignerBuilder {
     clock: Arc<dyn TimeSource>,
+    component: Option<Cow<'static, [u8]>>,
     memory_limit: usize,
+    output_limit: usize,
     deadline: Duration,
     cache_dir: Option<PathBuf>,
 }
@@ -280,7 +332,12 @@ impl fmt::Debug for SignerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SignerBuilder")
             .field("clock", &self.clock.name())
+            .field(
+                "component",
+                &self.component.as_ref().map(|c| format!("{} bytes", c.len())),
+            )
             .field("memory_limit", &self.memory_limit)
+            .field("output_limit", &self.output_limit)
             .field("deadline", &self.deadline)
             .field("cache_dir", &self.cache_dir)
             .finish()
@@ -300,10 +357,28 @@ impl SignerBuilder {
         self
     }
 
+    /// Runs `component` instead of the embedded one: any component that implements the
+    /// realsig world (`wit/`) and imports nothing but `realsig:sigv4/real-time`. It is
+    /// checked by [`SignerBuilder::build`], which refuses anything else with
+    /// [`Error::InvalidComponent`] naming the import, and runs under the same limits.
+    pub fn component(mut self, component: impl Into<Cow<'static, [u8]>>) -> Self {
+        self.component = Some(component.into());
+        self
+    }
+
     /// Linear memory cap per instance (default 16 MiB; the component needs well under 1 MiB
-    /// plus the size of an in-line payload).
+    /// plus the size of an in-line payload). Asking for more traps: [`Error::MemoryLimit`].
     pub fn memory_limit(mut self, bytes: usize) -> Self {
         self.memory_limit = bytes;
+        self
+    }
+
+    /// Cap on what one call may return, in bytes, roughly (strings plus the host's size of
+    /// each list element; default 1 MiB, where a signature returns a few KiB). It is checked
+    /// before the host allocates, so a component cannot make the host allocate more, even by
+    /// returning one string many times: [`Error::OutputTooLarge`].
+    pub fn output_limit(mut self, bytes: usize) -> Self {
+        self.output_limit = bytes;
         self
     }
 
@@ -321,7 +396,7 @@ impl SignerBuilder {
         self
     }
 
-    /// Compiles (or loads from cache) the embedded component and prepares instantiation.
+    /// Checks and compiles (or loads from cache) the component and prepares instantiation.
     pub fn build(self) -> Result<Signer, Error> {
         let mut config = Config::new();
         config.epoch_interruption(true);
@@ -331,10 +406,20 @@ impl SignerBuilder {
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
         }
         let engine = Engine::new(&config).map_err(setup)?;
-        let component = cache::load(&engine, COMPONENT, self.cache_dir.as_deref()).map_err(setup)?;
+        let (bytes, refuse): (&[u8], fn(String) -> Error) = match &self.component {
+            Some(c) => (c, Error::InvalidComponent),
+            None => (COMPONENT, |e| Error::Setup(e.into())),
+        };
+        plugin::check_imports(bytes)?;
+        let component = cache::load(&engine, bytes, self.cache_dir.as_deref())
+            .map_err(|e| refuse(format!("it does not compile: {e:#}")))?;
         let mut linker = Linker::<HostState>::new(&engine);
         Realsig::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).map_err(setup)?;
-        let pre = RealsigPre::new(linker.instantiate_pre(&component).map_err(setup)?).map_err(setup)?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| refuse(format!("its import does not match `realsig:sigv4/real-time`: {e:#}")))?;
+        let pre = RealsigPre::new(instance_pre)
+            .map_err(|e| refuse(format!("it does not implement the realsig world: {e:#}")))?;
         spawn_epoch_ticker(&engine);
         let ticks = self.deadline.as_millis().div_ceil(TICK.as_millis()).max(1) as u64;
         Ok(Signer {
@@ -343,6 +428,7 @@ impl SignerBuilder {
                 pre,
                 clock: self.clock,
                 memory_limit: self.memory_limit,
+                output_limit: self.output_limit,
                 deadline: self.deadline,
                 deadline_ticks: ticks,
                 pool: Mutex::new(Vec::new()),
@@ -366,6 +452,7 @@ struct Inner {
     pre: RealsigPre<HostState>,
     clock: Arc<dyn TimeSource>,
     memory_limit: usize,
+    output_limit: usize,
     deadline: Duration,
     deadline_ticks: u64,
     pool: Mutex<Vec<Pooled>>,
@@ -385,11 +472,14 @@ impl fmt::Debug for Signer {
 }
 
 impl Signer {
-    /// A builder with the defaults: [`Chain::default_chain`], 16 MiB, 1 s, the default cache dir.
+    /// A builder with the defaults: [`Chain::default_chain`], the embedded component, 16 MiB
+    /// of memory, 1 MiB of output, 1 s, the default cache dir.
     pub fn builder() -> SignerBuilder {
         SignerBuilder {
             clock: Arc::new(Chain::default_chain()),
+            component: None,
             memory_limit: 16 << 20,
+            output_limit: 1 << 20,
             deadline: Duration::from_secs(1),
             cache_dir: cache::default_cache_dir(),
         }
@@ -517,13 +607,26 @@ impl Signer {
         pooled.store.set_epoch_deadline(self.inner.deadline_ticks);
         let result = f(pooled);
         pooled.store.data_mut().reading = None;
-        result.map_err(|e| {
-            if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-                Error::Timeout(self.inner.deadline)
-            } else {
-                Error::Trap(e.into())
-            }
-        })
+        result.map_err(|e| self.failure(&pooled.store, e))
+    }
+
+    /// What a failed call or instantiation on `store` was.
+    fn failure(&self, store: &Store<HostState>, e: wasmtime::Error) -> Error {
+        if store.data().over_memory_limit {
+            Error::MemoryLimit(self.inner.memory_limit)
+        } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+            Error::Timeout(self.inner.deadline)
+        } else if plugin::is_output_cap(&e) {
+            Error::OutputTooLarge(self.inner.output_limit)
+        } else {
+            // The trap code ("wasm `unreachable` instruction executed"), or the innermost
+            // cause: the outer message is wasmtime's backtrace, many lines of offsets.
+            let reason = match e.downcast_ref::<Trap>() {
+                Some(trap) => trap.to_string(),
+                None => e.root_cause().to_string(),
+            };
+            Error::Trap(reason.into())
+        }
     }
 
     /// Creates one instance and drops it: what a cold call pays (for benchmarks).
@@ -549,16 +652,18 @@ impl Signer {
             clock: Arc::clone(&self.inner.clock),
             reading: None,
             limits,
+            over_memory_limit: false,
         };
         let mut store = Store::new(&self.inner.engine, state);
-        store.limiter(|s| &mut s.limits);
+        store.limiter(|s| s);
         store.set_epoch_deadline(self.inner.deadline_ticks);
-        let bindings = self
-            .inner
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| Error::Trap(e.into()))?;
-        Ok(Pooled { store, bindings })
+        // Wasmtime charges what it lifts from the guest (strings, list elements) against this
+        // before allocating, per call: the output cap.
+        store.set_hostcall_fuel(self.inner.output_limit);
+        match self.inner.pre.instantiate(&mut store) {
+            Ok(bindings) => Ok(Pooled { store, bindings }),
+            Err(e) => Err(self.failure(&store, e)),
+        }
     }
 }
 

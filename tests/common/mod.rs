@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod http_server;
+pub mod plugins;
 pub mod time_servers;
 
 use std::path::PathBuf;

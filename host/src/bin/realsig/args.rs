@@ -41,6 +41,32 @@ impl ClockArgs {
     }
 }
 
+/// Which component signs.
+#[derive(Args)]
+pub struct ComponentArgs {
+    /// Sign with this component instead of the embedded one: any component implementing the
+    /// realsig world that imports nothing but realsig:sigv4/real-time (checked on load). It
+    /// runs under the same memory, time and output caps. Default: $REALSIG_COMPONENT.
+    #[arg(long, value_name = "PATH", env = "REALSIG_COMPONENT")]
+    pub component: Option<PathBuf>,
+}
+
+impl ComponentArgs {
+    /// A signer on `clock` running the chosen component.
+    pub fn signer(&self, clock: Arc<dyn TimeSource>) -> Result<Signer, String> {
+        let mut builder = Signer::builder().shared_clock(clock);
+        if let Some(path) = &self.component {
+            let bytes =
+                std::fs::read(path).map_err(|e| format!("cannot read the component {}: {e}", path.display()))?;
+            builder = builder.component(bytes);
+        }
+        builder.build().map_err(|e| match &self.component {
+            Some(path) => format!("{}: {e}", path.display()),
+            None => e.to_string(),
+        })
+    }
+}
+
 /// Who signs, where, how, and with which time.
 #[derive(Args)]
 pub struct SigningArgs {
@@ -56,6 +82,8 @@ pub struct SigningArgs {
     pub profile: Option<String>,
     #[command(flatten)]
     pub clock: ClockArgs,
+    #[command(flatten)]
+    pub component: ComponentArgs,
     /// Sign at this fixed time (RFC 3339, e.g. 2015-08-30T12:36:00Z) instead of the clock:
     /// shorthand for --clock fixed:RFC3339.
     #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339, conflicts_with = "clock")]
@@ -271,11 +299,6 @@ impl SigningArgs {
             None => Arc::new(self.clock.chain()?),
         })
     }
-}
-
-/// A signer on `clock`.
-pub fn signer(clock: Arc<dyn TimeSource>) -> Result<Signer, String> {
-    Signer::builder().shared_clock(clock).build().map_err(|e| e.to_string())
 }
 
 /// `text` with the session token (and its percent-encoded form) replaced.

@@ -6,7 +6,7 @@ use clap::Args;
 use realsig::credentials::ProvideCredentials;
 use realsig::{Condition, FieldMatch, LengthRange, Policy};
 
-use crate::args::{ClockArgs, parse_rfc3339};
+use crate::args::{ClockArgs, ComponentArgs, parse_rfc3339};
 
 #[derive(Args)]
 pub struct PostPolicyArgs {
@@ -39,6 +39,8 @@ pub struct PostPolicyArgs {
     profile: Option<String>,
     #[command(flatten)]
     clock: ClockArgs,
+    #[command(flatten)]
+    component: ComponentArgs,
     /// Sign at this fixed time (RFC 3339) instead of the clock.
     #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339, conflicts_with = "clock")]
     time: Option<std::time::SystemTime>,
@@ -98,7 +100,7 @@ pub fn post_policy(args: PostPolicyArgs) -> Result<Vec<u8>, String> {
     let provided = realsig::credentials::default_chain(args.profile.as_deref())
         .provide()
         .map_err(|e| e.to_string())?;
-    let signer = crate::args::signer(clock)?;
+    let signer = args.component.signer(clock)?;
     let signed = signer
         .sign_post_policy(&policy, &provided.credentials)
         .map_err(|e| e.to_string())?;

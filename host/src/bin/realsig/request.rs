@@ -217,7 +217,7 @@ fn send_chunked(
         trailer: checksum.map(|c| c.header_name().to_owned()),
     };
     let provided = signing.credentials()?;
-    let signer = crate::args::signer(Arc::clone(&clock))?;
+    let signer = signing.component.signer(Arc::clone(&clock))?;
     let (signed, chunks) = signer
         .start_chunked(&request, &provided.credentials, &upload)
         .map_err(|e| e.to_string())?;

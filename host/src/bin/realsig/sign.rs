@@ -167,7 +167,7 @@ pub fn sign_described(
         service,
     };
     let provided = signing.credentials()?;
-    let signer = args::signer(std::sync::Arc::clone(&clock))?;
+    let signer = signing.component.signer(std::sync::Arc::clone(&clock))?;
     let signed = if signing.sigv4a {
         signer.sign_sigv4a(&request, &provided.credentials)
     } else {
