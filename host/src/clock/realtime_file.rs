@@ -155,7 +155,17 @@ impl Freshness {
     /// Judges `latest` against the anchor (the sample freshness was last proved with).
     /// `true`: it agrees, use it. `false`: unproved; take a probe and call [`Self::prove`].
     pub fn agrees(&self, latest: Sample) -> bool {
-        self.anchor.is_some_and(|anchor| advanced_together(anchor, latest))
+        self.anchor.is_some_and(|anchor| {
+            // With concurrent readers, `latest` may have been read before another thread
+            // took the probe that became the anchor: compare them in the order they were read.
+            // (Comparing anchor-then-latest called every such sample stale, so under two
+            // signing threads every call probed for 20 ms: tests/time_sources.rs, under load.)
+            if latest.mono < anchor.mono {
+                advanced_together(latest, anchor)
+            } else {
+                advanced_together(anchor, latest)
+            }
+        })
     }
 
     /// Two samples some time apart: if the file moved with the clock, they become the new
@@ -358,6 +368,17 @@ mod tests {
         // An hour later, 1 ms apart from the clock: still the same file.
         let later = ft(1_795_345_347, 21_000_000, true);
         assert!(f.agrees(sample(3_601_020, later)));
+    }
+
+    #[test]
+    fn a_sample_read_before_the_anchor_agrees_with_it() {
+        let t0 = ft(1_795_341_747, 0, true);
+        let mut f = Freshness::default();
+        assert!(f.prove(sample(1_000, t0), sample(1_020, ft(1_795_341_747, 20_000_000, true))));
+        // Another thread read at 1,010 ms, before that probe, and judges only now.
+        assert!(f.agrees(sample(1_010, ft(1_795_341_747, 10_000_000, true))));
+        // The same order check still refuses a value that did not move with the clock.
+        assert!(!f.agrees(sample(1_010, ft(1_795_341_747, 90_000_000, true))));
     }
 
     #[test]
