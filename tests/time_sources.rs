@@ -439,3 +439,237 @@ fn the_raw_clock_is_the_kernel_clock() {
     let reading = RawClock::default().now().expect("raw");
     assert!(gap(reading.time, SystemTime::now()) < Duration::from_millis(50));
 }
+
+// ---- faults under load -----------------------------------------------------------------
+//
+// Two threads sign through one Signer while the time source breaks under them. Each source
+// tells a time three days ahead of this machine's clock, so a signature made with the process
+// clock would stand out. What must hold: every signature carries the source's time; while
+// the source is broken, signing fails closed with `clock-unavailable` naming why.
+
+const THREE_DAYS: Duration = Duration::from_secs(3 * 86_400);
+
+/// One call made under load.
+struct Call {
+    started: Instant,
+    /// This machine's clock when the call started (the test runner is never faked).
+    wall: SystemTime,
+    outcome: Result<SystemTime, String>,
+}
+
+/// Signs on `threads` threads until `drive` returns; every call, in start order.
+fn sign_under_load(signer: &Signer, threads: usize, drive: impl FnOnce()) -> Vec<Call> {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let creds = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None);
+    let request = Request::new("GET", "https://example.amazonaws.com/", "us-east-1", "service");
+    let mut calls: Vec<Call> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut calls = Vec::new();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let (started, wall) = (Instant::now(), SystemTime::now());
+                        let outcome = match signer.sign(&request, &creds) {
+                            Ok(signed) => Ok(signed.signing_time),
+                            Err(Error::Rejected(SignError::ClockUnavailable(why))) => Err(why),
+                            Err(other) => panic!("not a clock failure: {other}"),
+                        };
+                        calls.push(Call { started, wall, outcome });
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
+                    calls
+                })
+            })
+            .collect();
+        drive();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        workers.into_iter().flat_map(|w| w.join().expect("worker")).collect()
+    });
+    calls.sort_by_key(|c| c.started);
+    calls
+}
+
+/// Every signature carries the source's time (three days ahead), never this machine's.
+fn assert_every_signature_has_the_sources_time(calls: &[Call]) {
+    for c in calls {
+        if let Ok(time) = c.outcome {
+            let off = gap(time, c.wall + THREE_DAYS);
+            assert!(
+                off < Duration::from_secs(1),
+                "signed {off:?} away from the source's time"
+            );
+        }
+    }
+}
+
+fn in_window(calls: &[Call], from: Instant, to: Instant) -> Vec<&Call> {
+    calls.iter().filter(|c| c.started >= from && c.started < to).collect()
+}
+
+#[test]
+fn when_the_ntp_server_vanishes_under_load_signing_extrapolates_then_fails_closed() {
+    let server = ScriptedNtp::start(|r| Some(good_reply(r, SystemTime::now() + THREE_DAYS)));
+    let clock = Arc::new(
+        NtpClock::builder([server.addr.to_string()])
+            .timeout(Duration::from_millis(100))
+            .min_poll(Duration::from_millis(50))
+            .poll_interval(Duration::from_millis(100))
+            .max_age(Duration::from_secs(2))
+            .build(),
+    );
+    clock.now().expect("first sync");
+    let signer = Signer::builder()
+        .shared_clock(Arc::clone(&clock) as Arc<dyn TimeSource>)
+        .cache_dir(Some(test_cache_dir()))
+        .build()
+        .unwrap();
+    let mut server = Some(server);
+    let (mut vanished, mut before, mut after) = (Instant::now(), None, None);
+    let calls = sign_under_load(&signer, 2, || {
+        std::thread::sleep(Duration::from_millis(400));
+        before = clock.now().ok().and_then(|r| r.uncertainty);
+        drop(server.take()); // the socket closes: no more answers
+        vanished = Instant::now();
+        std::thread::sleep(Duration::from_secs(1));
+        after = clock.now().ok().and_then(|r| r.uncertainty);
+        std::thread::sleep(Duration::from_secs(2));
+    });
+    assert_every_signature_has_the_sources_time(&calls);
+    let up = in_window(&calls, calls[0].started, vanished);
+    let extrapolated = in_window(&calls, vanished, vanished + Duration::from_secs(1));
+    let aged_out = in_window(&calls, vanished + Duration::from_millis(2_300), Instant::now());
+    assert!(
+        up.len() > 10 && up.iter().all(|c| c.outcome.is_ok()),
+        "while the server answered"
+    );
+    assert!(
+        extrapolated.len() > 10 && extrapolated.iter().all(|c| c.outcome.is_ok()),
+        "the estimate was not used after the server vanished"
+    );
+    assert!(!aged_out.is_empty(), "no calls after max-age");
+    for c in &aged_out {
+        let why = c.outcome.as_ref().expect_err("signed after the estimate aged out");
+        assert!(why.contains(&format!("ntp:{}", calls_server_name(&clock))), "{why}");
+    }
+    // Once closed, closed: no signature after the first refusal.
+    let first_refusal = calls.iter().position(|c| c.outcome.is_err()).expect("a refusal");
+    assert!(
+        calls[first_refusal..].iter().all(|c| c.outcome.is_err()),
+        "signed again with no server"
+    );
+    let (before, after) = (
+        before.expect("an uncertainty"),
+        after.expect("still extrapolating at +1 s"),
+    );
+    assert!(
+        after > before,
+        "the uncertainty did not grow with the estimate's age: {before:?} -> {after:?}"
+    );
+    println!(
+        "ntp vanished: {} calls while up, {} extrapolated in the next second (uncertainty {before:?} -> {after:?}), {} refused after max-age",
+        up.len(),
+        extrapolated.len(),
+        aged_out.len()
+    );
+}
+
+fn calls_server_name(clock: &NtpClock) -> String {
+    clock.name().trim_start_matches("ntp:").to_owned()
+}
+
+#[test]
+fn when_the_realtime_file_is_garbled_or_deleted_under_load_signing_fails_closed_and_recovers() {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    const LIVE: u8 = 0;
+    const GARBLED: u8 = 1;
+    const DELETED: u8 = 2;
+    const STOP: u8 = 3;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("realtime");
+    let (phase, applied) = (AtomicU8::new(LIVE), AtomicU8::new(u8::MAX));
+    // A plain file replaced (write, rename) every millisecond with the time three days ahead,
+    // or with garbage, or removed: whatever the phase says.
+    let write = |text: &str| {
+        let tmp = dir.path().join("realtime.tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            loop {
+                let p = phase.load(Ordering::SeqCst);
+                match p {
+                    LIVE => {
+                        let t = unix(SystemTime::now() + THREE_DAYS);
+                        write(&format!("{}.{:09}", t.as_secs(), t.subsec_nanos()));
+                    }
+                    GARBLED => write("tomorrow at noon"),
+                    DELETED => {
+                        let _ = std::fs::remove_file(&path);
+                    }
+                    _ => return,
+                }
+                applied.store(p, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        // (when the switch began, when the writer had applied it)
+        let set = |p: u8| {
+            let began = Instant::now();
+            phase.store(p, Ordering::SeqCst);
+            while applied.load(Ordering::SeqCst) != p {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            (began, Instant::now())
+        };
+        set(LIVE);
+        let signer = Signer::builder()
+            .clock(RealtimeFile::new(&path))
+            .cache_dir(Some(test_cache_dir()))
+            .build()
+            .unwrap();
+        let mut marks = Vec::new();
+        let calls = sign_under_load(&signer, 2, || {
+            let now = Instant::now();
+            marks.push((now, now));
+            for p in [GARBLED, DELETED, LIVE] {
+                std::thread::sleep(Duration::from_millis(400));
+                marks.push(set(p));
+            }
+            std::thread::sleep(Duration::from_millis(400));
+            let now = Instant::now();
+            marks.push((now, now));
+        });
+        phase.store(STOP, Ordering::SeqCst);
+        assert_every_signature_has_the_sources_time(&calls);
+        // A call that started before a switch may finish after it: each phase's calls are
+        // those that started after the writer had applied it and before the next switch.
+        let phase_calls = |i: usize| in_window(&calls, marks[i].1, marks[i + 1].0);
+        let (live, garbled, deleted, back) = (phase_calls(0), phase_calls(1), phase_calls(2), phase_calls(3));
+        for (name, calls) in [("live", &live), ("restored", &back)] {
+            let signed = calls.iter().filter(|c| c.outcome.is_ok()).count();
+            assert!(
+                signed * 10 >= calls.len() * 9 && signed > 10,
+                "{name}: {signed} of {} signed",
+                calls.len()
+            );
+        }
+        for (name, calls, reason) in [
+            ("garbled", &garbled, "expected Unix seconds"),
+            ("deleted", &deleted, "cannot read the file"),
+        ] {
+            assert!(calls.len() > 10, "{name}: only {} calls", calls.len());
+            for c in calls.iter() {
+                let why = c.outcome.as_ref().expect_err(&format!("{name}: signed"));
+                assert!(why.contains("faketimefs:") && why.contains(reason), "{name}: {why}");
+            }
+        }
+        println!(
+            "realtime file: live {} calls, garbled {} refused, deleted {} refused, restored {}",
+            live.len(),
+            garbled.len(),
+            deleted.len(),
+            back.len()
+        );
+    });
+}
