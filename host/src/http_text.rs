@@ -61,8 +61,15 @@ impl RawRequest {
                 let last = headers
                     .last_mut()
                     .ok_or_else(|| ParseError(format!("line {n}: continuation line before any header")))?;
-                last.value.push(' ');
-                last.value.push_str(line.trim_matches([' ', '\t']));
+                // One space for the fold, and none at either end (a field value has no
+                // surrounding whitespace): `to_text` must write back what parses the same.
+                let more = line.trim_matches([' ', '\t']);
+                if !more.is_empty() {
+                    if !last.value.is_empty() {
+                        last.value.push(' ');
+                    }
+                    last.value.push_str(more);
+                }
                 continue;
             }
             let (name, value) = line
@@ -165,6 +172,16 @@ mod tests {
         assert_eq!(r.target, "/example space/");
         assert_eq!(r.headers[1].value, "value1 value2 value3");
         assert!(r.body.is_empty());
+    }
+
+    /// Found by the http_text fuzz target: a blank continuation line left a trailing space
+    /// (and a fold after an empty value a leading one), which `to_text` did not round-trip.
+    #[test]
+    fn a_blank_fold_adds_no_space() {
+        let r = RawRequest::parse(b"GET / HTTP/1.1\nHost:e\n \nX-Empty:\n  v").unwrap();
+        assert_eq!(r.headers[0].value, "e");
+        assert_eq!(r.headers[1].value, "v");
+        assert_eq!(RawRequest::parse(&r.to_text()).unwrap(), r);
     }
 
     #[test]
