@@ -290,7 +290,7 @@ pub enum Error {
     /// or is not a valid component.
     #[error("refused the signing component: {0}")]
     InvalidComponent(String),
-    /// The component trapped (a component bug, or its memory limit); the instance was discarded.
+    /// The component trapped (a component bug); the instance was discarded.
     #[error("the signing component failed: {0}")]
     Trap(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The engine or component could not be set up.
