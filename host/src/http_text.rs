@@ -57,6 +57,10 @@ impl RawRequest {
         let mut headers: Vec<Header> = Vec::new();
         for (i, line) in lines.enumerate() {
             let n = i + 2;
+            // A CR not ending its line would end it when written back (RFC 9112 forbids it).
+            if line.contains('\r') {
+                return Err(ParseError(format!("line {n}: a carriage return inside a header line")));
+            }
             if line.starts_with([' ', '\t']) {
                 let last = headers
                     .last_mut()
@@ -182,6 +186,15 @@ mod tests {
         assert_eq!(r.headers[0].value, "e");
         assert_eq!(r.headers[1].value, "v");
         assert_eq!(RawRequest::parse(&r.to_text()).unwrap(), r);
+        // Found next: a bare CR, which `to_text`'s line ending would swallow.
+        for text in [
+            &b"GET / HTTP/1.1\nH:ae \r "[..],
+            b"GET / HTTP/1.1\nH: v\r\r\nX: y\n",
+            b"GET / HTTP/1.1\nH:a\n \r x\n",
+        ] {
+            let e = RawRequest::parse(text).unwrap_err().to_string();
+            assert!(e.contains("a carriage return inside a header line"), "{e}");
+        }
     }
 
     #[test]
