@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use sha2::{Digest, Sha256};
 
 use common::test_cache_dir;
-use common::time_servers::faked;
+use common::time_servers::{self, faked};
 
 const AKID: &str = "AKIDS3SEXAMPLE";
 const SECRET: &str = "s3sSecretKeyEXAMPLE/0123456789abcdefgh";
@@ -80,8 +80,7 @@ impl S3sFs {
 
 impl Drop for S3sFs {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        time_servers::stop(&mut self.child);
     }
 }
 

@@ -103,6 +103,13 @@ func startChrony(t testing.TB, local bool, fake string) string {
 	}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
+		// libfaketime 0.9.10 makes these in every process it is preloaded into and removes
+		// them at exit, which a killed process never reaches; the `faketime` wrapper then
+		// refuses to start under that PID ("sem_open: File exists"). Removed before the
+		// child is reaped, while its PID cannot belong to anyone else.
+		for _, name := range []string{"sem.faketime_sem_", "faketime_shm_"} {
+			os.Remove(fmt.Sprintf("/dev/shm/%s%d", name, cmd.Process.Pid))
+		}
 		cmd.Wait()
 		logFile.Close()
 		if t.Failed() {

@@ -34,6 +34,20 @@ pub fn faked(program: impl AsRef<std::ffi::OsStr>, offset: &str) -> Command {
     cmd
 }
 
+/// Stops a server the tests started, and removes what libfaketime leaves of a killed
+/// process. libfaketime 0.9.10 makes `/dev/shm/sem.faketime_sem_<pid>` and
+/// `/dev/shm/faketime_shm_<pid>` in every process it is preloaded into and removes them at
+/// exit, which a killed process never reaches; the `faketime` wrapper then refuses to start
+/// under that PID ("sem_open: File exists"). They are removed before the child is reaped,
+/// while its PID cannot belong to anyone else.
+pub fn stop(child: &mut Child) {
+    let _ = child.kill();
+    for name in ["sem.faketime_sem_", "faketime_shm_"] {
+        let _ = std::fs::remove_file(format!("/dev/shm/{name}{}", child.id()));
+    }
+    let _ = child.wait();
+}
+
 /// A UDP port on 127.0.0.1 that was free a moment ago, for a server to bind. It is taken
 /// below the kernel's ephemeral range: an ephemeral port can be handed to a client socket
 /// (our own probe) in the moment before the server binds it.
@@ -131,8 +145,7 @@ impl Chrony {
 
 impl Drop for Chrony {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
 }
 

@@ -61,7 +61,7 @@ def libfaketime() -> str:
     ):
         if os.path.exists(p):
             return p
-    raise RuntimeError("libfaketime is not installed (apt-get install libfaketime faketime; .ci/run does)")
+    raise RuntimeError("libfaketime is not installed (apt-get install libfaketime; .ci/run does)")
 
 
 def free_port(kind=socket.SOCK_STREAM) -> int:

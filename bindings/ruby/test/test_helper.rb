@@ -115,7 +115,7 @@ module TestSupport
   def libfaketime
     found = %w[/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 /usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1
                /usr/lib/faketime/libfaketime.so.1].find { |p| File.exist?(p) }
-    found or raise "libfaketime is not installed (apt-get install libfaketime faketime; .ci/run does)"
+    found or raise "libfaketime is not installed (apt-get install libfaketime; .ci/run does)"
   end
 
   # Stops a server the tests started.
