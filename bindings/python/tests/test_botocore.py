@@ -1,7 +1,7 @@
 """The botocore plug-in: boto3 in a child process whose clock libfaketime sets 3 days back
-(LD_PRELOAD, FAKETIME=-3d) creates a bucket, puts and gets an object and fetches a presigned URL from
-s3s-fs on 127.0.0.1 (s3s-fs's clock is not faked and refuses requests more than 15 minutes
-off). Without the plug-in the same child fails with RequestTimeTooSkewed."""
+(LD_PRELOAD, FAKETIME=-3d) creates a bucket, puts and gets an object and fetches a presigned
+URL from s3s-fs on 127.0.0.1 (s3s-fs's clock is not faked and refuses requests more than 15
+minutes off). Without the plug-in the same child fails with RequestTimeTooSkewed."""
 
 import json
 import os
@@ -50,7 +50,8 @@ def run_faked(s3s_fs, mode, env=None):
     clean.update(AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
     out = subprocess.run(
         [sys.executable, "-c", CHILD, s3s_fs.endpoint, mode],
-        env={**clean, **(env or {}), "LD_PRELOAD": libfaketime(), "FAKETIME": "-3d"}, capture_output=True, text=True, timeout=120,
+        env={**clean, **(env or {}), "LD_PRELOAD": libfaketime(), "FAKETIME": "-3d"},
+        capture_output=True, text=True, timeout=120,
     )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
