@@ -170,14 +170,7 @@ func TestDefaultClockUsesTheRealtimeFile(t *testing.T) {
 // in a re-executed test binary.
 func TestRawClockIgnoresLibfaketime(t *testing.T) {
 	if os.Getenv("REALSIG_FAKETIME_CHILD") == "1" {
-		// libfaketime 0.9.10 makes these in this process and removes them in libc's exit
-		// handlers, which a Go program never runs (it exits by system call): the child
-		// removes its own, or they stay in /dev/shm.
-		defer func() {
-			for _, name := range []string{"sem.faketime_sem_", "faketime_shm_"} {
-				os.Remove(fmt.Sprintf("/dev/shm/%s%d", name, os.Getpid()))
-			}
-		}()
+		defer removeFaketimeShm(os.Getpid()) // a Go program never runs libfaketime's own cleanup
 		s := testSigner(t, WithRealNow(RawClock()), WithCompilationCacheDir(""))
 		out, err := s.SignRequest(context.Background(), goodRequest(), testCreds)
 		if err != nil {

@@ -61,6 +61,16 @@ func freeUDPPort(t testing.TB) int {
 	return 0
 }
 
+// removeFaketimeShm removes what libfaketime 0.9.10 leaves in /dev/shm of process pid. It
+// makes these names in every process it is preloaded into and removes them in libc's exit
+// handlers, which neither a killed process nor a Go program (it exits by system call) runs;
+// the `faketime` wrapper then refuses to start under that PID ("sem_open: File exists").
+func removeFaketimeShm(pid int) {
+	for _, name := range []string{"sem.faketime_sem_", "faketime_shm_"} {
+		os.Remove(fmt.Sprintf("/dev/shm/%s%d", name, pid))
+	}
+}
+
 // startChrony runs chronyd serving NTP on 127.0.0.1 (never touching the system clock), with
 // `local` its own clock is served at stratum 8; fake (e.g. "+2d") runs it under libfaketime.
 func startChrony(t testing.TB, local bool, fake string) string {
@@ -103,13 +113,8 @@ func startChrony(t testing.TB, local bool, fake string) string {
 	}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
-		// libfaketime 0.9.10 makes these in every process it is preloaded into and removes
-		// them at exit, which a killed process never reaches; the `faketime` wrapper then
-		// refuses to start under that PID ("sem_open: File exists"). Removed before the
-		// child is reaped, while its PID cannot belong to anyone else.
-		for _, name := range []string{"sem.faketime_sem_", "faketime_shm_"} {
-			os.Remove(fmt.Sprintf("/dev/shm/%s%d", name, cmd.Process.Pid))
-		}
+		// Before the child is reaped, while its PID cannot belong to anyone else.
+		removeFaketimeShm(cmd.Process.Pid)
 		cmd.Wait()
 		logFile.Close()
 		if t.Failed() {

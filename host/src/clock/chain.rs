@@ -183,8 +183,8 @@ mod tests {
     fn drift_warns_once_with_the_size_and_side() {
         // The process is three days (and half a second) behind; the half second is for the
         // time that passes before the comparison, which on a loaded machine can exceed 1 ms.
-        let three_days = Duration::from_secs(3 * 86_400) + Duration::from_millis(500);
-        let real = SystemTime::now() + three_days;
+        let ahead = Duration::from_secs(3 * 86_400) + Duration::from_millis(500);
+        let real = SystemTime::now() + ahead;
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&seen);
         let chain = Chain::new(vec![Arc::new(FixedClock(real))]).warn_on_drift(Duration::from_secs(30), move |w| {
