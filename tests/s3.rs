@@ -413,7 +413,9 @@ fn the_verifier_refuses_a_chunk_altered_after_signing() {
             req = req.header(&h.name, &h.value);
         }
         let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        agent.run(req.body(body).unwrap()).unwrap().status().as_u16()
+        agent
+            .run(req.body(body).unwrap())
+            .map(|answer| answer.status().as_u16())
     };
     let creds = Credentials::new(AKID, SECRET, None);
     for altered in [false, true] {
@@ -426,18 +428,25 @@ fn the_verifier_refuses_a_chunk_altered_after_signing() {
             let second_chunk_data = body.len() / 2;
             body[second_chunk_data] = b'y';
         }
-        let status = send(body, &signed);
-        // s3s-fs finds the bad chunk while streaming the body and answers 500, not 403.
-        if altered {
-            assert!(
+        // s3s-fs finds the bad chunk while streaming the body, answers 500 (not 403) and closes
+        // the connection without reading the rest. A client still sending has its write cut
+        // off and never sees the answer (the Go test met this in CI): a refusal too.
+        match send(body, &signed) {
+            Ok(status) if altered => assert!(
                 !(200..300).contains(&status),
                 "an altered chunk was accepted: HTTP {status}"
-            );
-        } else {
-            assert_eq!(status, 200, "the unaltered upload was refused");
+            ),
+            Ok(status) => assert_eq!(status, 200, "the unaltered upload was refused"),
+            Err(ureq::Error::Io(e))
+                if altered
+                    && matches!(
+                        e.kind(),
+                        std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+                    ) => {}
+            Err(e) => panic!("sending the upload (altered: {altered}): {e}"),
         }
-        // (s3s-fs 0.14.1 still leaves an object behind after that 500, so only the status
-        // is checked: the client was told the upload failed.)
+        // (s3s-fs 0.14.1 still leaves an object behind after that 500, so only the client's
+        // side is checked: it was told the upload failed, or cut off.)
     }
 }
 
