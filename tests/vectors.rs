@@ -10,8 +10,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use realsig::http_text::RawRequest;
 use realsig::{Credentials, Options, Payload, Placement, Request, Signed};
+use realsig_cli::http_text::RawRequest;
 use serde_json::Value;
 
 use common::{rfc3339, signer_at, vectors_dir};

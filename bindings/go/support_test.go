@@ -1,7 +1,7 @@
 package realsig
 
 // Shared by the tests: where the team's vectors are and the suites' request.txt format
-// (parsed as host/src/http_text.rs does: the target may contain spaces; folded header lines
+// (parsed as cli/src/http_text.rs does: the target may contain spaces; folded header lines
 // are unfolded with one space; the body is everything after the first blank line).
 
 import (

@@ -1,6 +1,6 @@
 //! Our core against `aws-sigv4` on every input both accept: the signature and, in header
 //! placement, the whole `authorization` value must be equal. Inputs in the deliberate
-//! differences tests/differential.rs lists are skipped (`deliberate_difference`).
+//! differences tests/all/differential.rs lists are skipped (`deliberate_difference`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// The differences tests/differential.rs documents (and keeps out of its generators).
+/// The differences tests/all/differential.rs documents (and keeps out of its generators).
 fn deliberate_difference(input: &Input) -> bool {
     // The URL's own path and query: a host header with a `/` in it moves into the path.
     let rest = input.url.trim_start_matches("https://");

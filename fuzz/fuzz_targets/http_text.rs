@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use realsig::http_text::RawRequest;
+use realsig_cli::http_text::RawRequest;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(request) = RawRequest::parse(data) else { return };

@@ -2,13 +2,13 @@
 //! what a signer returns.
 //!
 //! Input is [`PREFIX`] bytes of settings followed by raw HTTP request text, the format of the
-//! suites' `request.txt` (parsed by the CLI's own parser, `realsig::http_text`). So the seed
+//! suites' `request.txt` (parsed by the CLI's own parser, `realsig_cli::http_text`). So the seed
 //! corpora are the official vectors as they are, behind a few settings prefixes (`seed.sh`).
 
-use realsig::http_text::RawRequest;
+use realsig_cli::http_text::RawRequest;
 use realsig_guest::{Algorithm, Credentials, Payload, Placement, Request, Settings, Signed, sha256_hex};
 
-#[path = "../../tests/oracle.rs"]
+#[path = "../../tests/common/oracle.rs"]
 pub mod oracle;
 
 /// Bytes before the request text: flags, the signing time (u32, little endian), a selector.

@@ -6,7 +6,7 @@
 //! cargo run --release -p realsig --example soak -- [THREADS] [N]
 //! ```
 //!
-//! Numbers to report, not a test: `one_signer_serves_many_threads` in `tests/component.rs`
+//! Numbers to report, not a test: `one_signer_serves_many_threads` in `tests/all/component.rs`
 //! runs a small version (8 × 2,000) in CI.
 
 use std::time::{Duration, Instant, UNIX_EPOCH};

@@ -25,7 +25,6 @@ pub mod cache;
 pub mod chunked;
 pub mod clock;
 pub mod credentials;
-pub mod http_text;
 pub mod plugin;
 mod real_time;
 mod signer;

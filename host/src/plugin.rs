@@ -55,7 +55,7 @@ pub fn check_imports(bytes: &[u8]) -> Result<(), Error> {
 
 /// True when `e` is wasmtime refusing to lift more than the store's hostcall fuel, which
 /// [`crate::Signer`] sets to the output cap. Wasmtime keeps that error type private, so this
-/// matches its message; `tests/plugin.rs` (the 100 MB component) fails if the message changes.
+/// matches its message; `tests/all/plugin.rs` (the 100 MB component) fails if the message changes.
 pub(crate) fn is_output_cap(e: &wasmtime::Error) -> bool {
     e.chain().any(|c| {
         c.to_string()

@@ -1,8 +1,9 @@
 //! Helpers shared by the workspace-level tests.
 
-#![allow(dead_code)] // each test binary uses a different subset
+#![allow(dead_code)] // the two test binaries (all, vectors) use different subsets
 
 pub mod http_server;
+pub mod oracle;
 pub mod plugins;
 pub mod time_servers;
 

@@ -30,7 +30,7 @@ def vectors_dir() -> Path:
 
 
 def parse_request(raw: bytes):
-    """request.txt as host/src/http_text.rs reads it: the target may contain spaces; folded
+    """request.txt as cli/src/http_text.rs reads it: the target may contain spaces; folded
     header lines are unfolded with one space; the body is everything after the first blank line."""
     text = raw.decode("latin-1")
     for sep in ("\r\n\r\n", "\n\n"):

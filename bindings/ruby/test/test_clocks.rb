@@ -2,7 +2,7 @@
 
 # real-now from a Ruby block and from the built-in sources: the raw clock and the realtime
 # file under libfaketime, NTP against chronyd on 127.0.0.1, and the fail-closed paths. The
-# sources' own rules are the reference host's, tested in tests/time_sources.rs; these tests
+# sources' own rules are the reference host's, tested in tests/all/time_sources.rs; these tests
 # show the gem is wired to them.
 
 require_relative "test_helper"

@@ -72,7 +72,7 @@ module TestSupport
     )
   end
 
-  # request.txt as host/src/http_text.rs reads it: the target may contain spaces; folded
+  # request.txt as cli/src/http_text.rs reads it: the target may contain spaces; folded
   # header lines are unfolded with one space; the body is everything after the first blank line.
   def parse_request(raw)
     raw = raw.b

@@ -4,7 +4,7 @@
 //! `SystemTime::now()` and `Instant::now()` are both fake under it. `rustix`'s default
 //! `linux_raw` backend reads the vDSO (or makes the syscall) itself and never goes through
 //! libc, so what it returns is the kernel's clock. This only holds while nothing in the
-//! build enables rustix's `use-libc` feature; the `faketime` tests in `tests/time_sources.rs`
+//! build enables rustix's `use-libc` feature; the `faketime` tests in `tests/all/time_sources.rs`
 //! are what prove it.
 //!
 //! What the raw clock does not fix is a kernel clock that is itself wrong (a VM that slept):

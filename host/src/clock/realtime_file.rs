@@ -159,7 +159,7 @@ impl Freshness {
             // With concurrent readers, `latest` may have been read before another thread
             // took the probe that became the anchor: compare them in the order they were read.
             // (Comparing anchor-then-latest called every such sample stale, so under two
-            // signing threads every call probed for 20 ms: tests/time_sources.rs, under load.)
+            // signing threads every call probed for 20 ms: tests/all/time_sources.rs, under load.)
             if latest.mono < anchor.mono {
                 advanced_together(latest, anchor)
             } else {

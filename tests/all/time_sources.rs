@@ -1,7 +1,7 @@
 //! The time sources against real parts on loopback: chrony, a scripted SNTP responder,
 //! libfaketime on a child process, and realtime files as libfaketimefs and people write them.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::process::{Command, Output};

@@ -3,7 +3,7 @@
 //! every hostile call (tests/common/plugins.rs) ends in a typed error within a bounded time,
 //! with the next call on a fresh instance.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

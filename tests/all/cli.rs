@@ -1,6 +1,6 @@
 //! The `realsig` binary: its public flags against the official suites, and bad input.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -113,10 +113,11 @@ fn sign_http_from_stdin_prints_the_signed_request() {
     let args = [&SIGN_STDIN[..], &["--time", TIME]].concat();
     let out = realsig(&[&args[..], &["--content-sha256-header"]].concat(), &[], &request);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let ours = realsig::http_text::RawRequest::parse(&out.stdout).unwrap();
+    let ours = realsig_cli::http_text::RawRequest::parse(&out.stdout).unwrap();
     let want =
-        realsig::http_text::RawRequest::parse(&std::fs::read(dir.join("header-signed-request.txt")).unwrap()).unwrap();
-    let lower = |r: &realsig::http_text::RawRequest| {
+        realsig_cli::http_text::RawRequest::parse(&std::fs::read(dir.join("header-signed-request.txt")).unwrap())
+            .unwrap();
+    let lower = |r: &realsig_cli::http_text::RawRequest| {
         let mut h: Vec<_> = r
             .headers
             .iter()
@@ -974,4 +975,87 @@ fn tempfile_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// `realsig completions SHELL` and `realsig man` are generated from the clap definitions:
+/// every command is in each, bash parses its script, the man page is roff for realsig(1);
+/// an unknown shell is a one-line usage error.
+#[test]
+fn completions_and_the_man_page_name_every_command() {
+    let commands = [
+        "sign",
+        "presign",
+        "request",
+        "post-policy",
+        "now",
+        "component",
+        "completions",
+        "man",
+    ];
+    for shell in ["bash", "zsh", "fish"] {
+        let out = realsig(&["completions", shell], &[], b"");
+        assert!(
+            out.status.success(),
+            "{shell}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let script = String::from_utf8(out.stdout).unwrap();
+        for command in commands {
+            assert!(script.contains(command), "{shell} completions lack {command}");
+        }
+        assert!(
+            script.contains("--clock"),
+            "{shell} completions lack the commands' flags"
+        );
+        if shell == "bash" {
+            let file = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(file.path(), &script).unwrap();
+            let check = Command::new("bash")
+                .arg("-n")
+                .arg(file.path())
+                .output()
+                .expect("bash runs");
+            assert!(
+                check.status.success(),
+                "bash -n: {}",
+                String::from_utf8_lossy(&check.stderr)
+            );
+        }
+    }
+    let out = realsig(&["man"], &[], b"");
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.contains(".TH realsig 1"), "not a realsig(1) page");
+    for command in commands {
+        assert!(
+            page.contains(&format!("realsig\\-{}", command.replace('-', "\\-"))),
+            "the man page lacks {command}"
+        );
+    }
+
+    let out = realsig(&["completions", "tcsh"], &[], b"");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("tcsh"), "{stderr}");
+}
+
+/// `realsig --version` names the SHA-256 of the component it embeds (the bytes `realsig
+/// component` writes), so a bug report names the exact signing code.
+#[test]
+fn the_version_names_the_components_sha256() {
+    use sha2::{Digest, Sha256};
+    let out = realsig(&["--version"], &[], b"");
+    assert!(out.status.success());
+    let component = tempfile::NamedTempFile::new().unwrap();
+    assert!(
+        realsig(&["component", "--out", component.path().to_str().unwrap()], &[], b"")
+            .status
+            .success()
+    );
+    let sha = hex::encode(Sha256::digest(std::fs::read(component.path()).unwrap()));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("realsig {} (component sha256 {sha})\n", env!("CARGO_PKG_VERSION"))
+    );
 }

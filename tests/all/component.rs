@@ -1,7 +1,7 @@
 //! The embedded component itself: what it imports and exports, failing closed, surviving
 //! guest failures, and concurrent use of one `Signer`.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, UNIX_EPOCH};
 

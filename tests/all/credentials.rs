@@ -2,7 +2,7 @@
 //! (10 requests/s, burst 15, then HTTP 429): the seed's "unable to sign request without
 //! credentials" failure, and the cache that avoids it.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -10,8 +10,21 @@ mod sign;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::LazyLock;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
+use sha2::{Digest, Sha256};
+
+/// `realsig --version`: the CLI's version and the SHA-256 of the component it embeds (the
+/// bytes `realsig component` writes), so a report names the exact signing code.
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} (component sha256 {})",
+        env!("CARGO_PKG_VERSION"),
+        hex::encode(Sha256::digest(realsig::COMPONENT))
+    )
+});
 
 /// Sign AWS requests (SigV4) with the real time, through a sandboxed WebAssembly component.
 ///
@@ -19,7 +32,7 @@ use clap::{Parser, Subcommand};
 /// (--profile, AWS_PROFILE; credential_process), the ECS container endpoint, EC2 IMDSv2 —
 /// the AWS CLI's order. Time: see --clock on each command and `realsig now`.
 #[derive(Parser)]
-#[command(name = "realsig", version, about, long_about)]
+#[command(name = "realsig", version = VERSION.as_str(), about, long_about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -73,6 +86,21 @@ enum Command {
         #[arg(long)]
         core: bool,
     },
+    /// Print a shell completion script (generated from these definitions by clap_complete).
+    ///
+    /// Examples:
+    ///   realsig completions bash > /etc/bash_completion.d/realsig
+    ///   realsig completions zsh > "${fpath[1]}/_realsig"
+    ///   realsig completions fish > ~/.config/fish/completions/realsig.fish
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page, realsig(1), as roff (generated from these definitions by clap_mangen).
+    ///
+    /// Example: realsig man > /usr/local/share/man/man1/realsig.1
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -105,6 +133,18 @@ fn main() -> ExitCode {
             std::fs::write(&out, bytes)
                 .map(|()| Vec::new())
                 .map_err(|e| format!("cannot write {}: {e}", out.display()))
+        }
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "realsig", &mut script);
+            Ok(script)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map(|()| page)
+                .map_err(|e| format!("cannot render the man page: {e}"))
         }
     };
     finish(result)

@@ -4,8 +4,8 @@ use std::io::Read;
 use std::time::{Duration, UNIX_EPOCH};
 
 use clap::{Args, ValueEnum};
-use realsig::http_text::RawRequest;
 use realsig::{Header, Placement, Request, Signed};
+use realsig_cli::http_text::RawRequest;
 
 use crate::args::{self, Body, HttpArgs, SigningArgs};
 

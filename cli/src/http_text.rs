@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use crate::signer::{Header, Signed};
+use realsig::{Header, Signed};
 
 /// A parsed request.
 #[derive(Debug, Clone, PartialEq, Eq)]

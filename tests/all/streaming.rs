@@ -1,7 +1,7 @@
 //! Chained signatures through the component: S3 aws-chunked uploads against AWS's worked
 //! examples, and event-stream messages against `aws-sigv4`'s event-stream signer.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::time::{Duration, UNIX_EPOCH};

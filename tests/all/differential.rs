@@ -25,7 +25,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use realsig_guest::{Algorithm, KeyCache, Placement, Settings};
 
-mod oracle;
+use crate::common::oracle;
 use oracle::{Body, Case, oracle, ours};
 
 fn path_segment() -> impl Strategy<Value = String> {
