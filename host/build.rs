@@ -5,6 +5,11 @@
 //! The guest is built for `wasm32-unknown-unknown` (not wasip2, whose std pulls in `wasi:*`
 //! imports) and made a component with the `wit-component` crate, so its only import is
 //! `realsig:sigv4/real-time`.
+//!
+//! Outside the repository (this crate packaged by `cargo package`, e.g. inside the Ruby gem)
+//! there is no `../guest`: the host then embeds the copies in `component/`, committed and
+//! checked against this build by `tests/all/derived.rs` (regenerate: `scripts/derive.sh`).
+//! So a crate that depends on `realsig` needs no wasm32 target.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,7 +20,13 @@ const PROFILE: &str = "guest";
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let workspace = manifest_dir.parent().expect("host/ sits in the workspace");
+    let workspace = manifest_dir.parent().expect("a crate has a parent folder");
+    if !workspace.join("guest").join("Cargo.toml").is_file() {
+        let committed = manifest_dir.join("component");
+        println!("cargo:rerun-if-changed={}", committed.display());
+        export(&committed.join("realsig.wasm"), &committed.join("realsig_core.wasm"));
+        return;
+    }
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
     // One guest target dir for every host profile: the guest build is the same for all.
     let target_dir = env::var_os("CARGO_TARGET_DIR")
@@ -58,8 +69,13 @@ fn main() {
     let core_out = out_dir.join("realsig.core.wasm");
     fs::write(&component_path, component).expect("write component");
     fs::write(&core_out, core).expect("write core module");
-    println!("cargo:rustc-env=REALSIG_COMPONENT_PATH={}", component_path.display());
-    println!("cargo:rustc-env=REALSIG_CORE_MODULE_PATH={}", core_out.display());
+    export(&component_path, &core_out);
+}
+
+/// Tells the host where the component and its core module are (`COMPONENT`, `CORE_MODULE`).
+fn export(component: &Path, core: &Path) {
+    println!("cargo:rustc-env=REALSIG_COMPONENT_PATH={}", component.display());
+    println!("cargo:rustc-env=REALSIG_CORE_MODULE_PATH={}", core.display());
 }
 
 /// Emits a rerun trigger for every source file the guest build read.

@@ -1,15 +1,14 @@
 package realsig
 
 // The hand-maintained glue (abi.go) against what it describes: the WIT file it was written
-// for, the embedded module's imports and exports, and the module a fresh build produces.
+// for, and the embedded module's imports and exports. That realsig_core.wasm is what the guest
+// builds today is checked by the repository's tests/all/derived.rs (regenerate: go generate).
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -105,27 +104,6 @@ func TestEmbeddedModuleHasTheGluesSignatures(t *testing.T) {
 	}
 	if _, ok := m.ExportedMemories()[exportMemory]; !ok {
 		t.Errorf("the module does not export %q", exportMemory)
-	}
-}
-
-func TestEmbeddedModuleIsTheFreshBuild(t *testing.T) {
-	root := repoRoot()
-	if root == "" {
-		t.Skip("SKIPPED: not inside the realsig repository, so there is nothing to rebuild from")
-	}
-	out := filepath.Join(t.TempDir(), "core.wasm")
-	cmd := exec.Command("cargo", "run", "--quiet", "-p", "realsig", "--", "component", "--core", "--out", out)
-	cmd.Dir = root
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the core module: %v\n%s", err, msg)
-	}
-	fresh, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(fresh, coreModule) {
-		t.Fatalf("realsig_core.wasm (%d bytes) is not what the guest builds today (%d bytes): run `go generate` in bindings/go",
-			len(coreModule), len(fresh))
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
-	realsig "example.invalid/realsig/bindings/go"
+	realsig "github.com/realsig/realsig/bindings/go"
 )
 
 // The README's example (compiled, not run: it would ask public NTP servers).

@@ -6,7 +6,7 @@
 // one import, real-now, and the Go API.
 package realsig
 
-//go:generate sh -c "cd ../.. && cargo run --quiet -p realsig -- component --core --out bindings/go/realsig_core.wasm"
+//go:generate sh -c "cd ../.. && scripts/derive.sh"
 
 import (
 	"context"

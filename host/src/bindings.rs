@@ -3,7 +3,7 @@
 
 wasmtime::component::bindgen!({
     world: "realsig",
-    path: "../wit",
+    path: "wit", // a link to ../wit in the repository, the files themselves in the packaged crate
     // Records are plain data; comparing them keeps tests and callers simple.
     additional_derives: [PartialEq, Eq],
 });

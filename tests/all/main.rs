@@ -12,7 +12,7 @@ mod common;
 mod cli;
 mod component;
 mod credentials;
-
+mod derived;
 mod differential;
 mod plugin;
 mod s3;

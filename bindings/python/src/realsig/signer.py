@@ -95,8 +95,8 @@ def _component_bytes() -> bytes:
         return resources.files(__package__).joinpath("realsig.wasm").read_bytes()
     except FileNotFoundError:
         raise RuntimeError(
-            "realsig.wasm is missing from the package: build it with "
-            "`cargo run -p realsig -- component --out bindings/python/src/realsig/realsig.wasm`"
+            "realsig.wasm is missing from the package (it is committed at "
+            "bindings/python/src/realsig/realsig.wasm; regenerate it with scripts/derive.sh)"
         ) from None
 
 
