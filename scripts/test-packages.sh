@@ -14,6 +14,7 @@
 # extension build into the repository's target dir with the dev profile, and npm, pip and Go
 # use their ordinary caches. Prints "N passed, N failed" and exits 1 if any check failed.
 set -euo pipefail
+shopt -s inherit_errexit # a failing $(...) fails the step that uses it
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d /tmp/realsig-packages.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -38,15 +39,19 @@ export VANILLA_URL="https://example.amazonaws.com/"
 passed=0
 failed=0
 check() { # check NAME COMMAND...: runs it, counts it, shows its output on failure
-  local name="$1"
+  local name="$1" log
   shift
-  if out="$("$@" 2>&1)"; then
+  log="$work/check-$((passed + failed)).log"
+  # In the background and waited for, not run inside an `if`: bash ignores `set -e` within a
+  # condition, and every failing step of a check must fail it.
+  ("$@") > "$log" 2>&1 &
+  if wait $!; then
     passed=$((passed + 1))
     echo "ok   $name"
   else
     failed=$((failed + 1))
     echo "FAIL $name"
-    printf '%s\n' "$out" | tail -40 | sed 's/^/     /'
+    tail -40 "$log" | sed 's/^/     /'
   fi
 }
 signs_vanilla() { # signs_vanilla COMMAND...: the command prints the suite's signature

@@ -1,5 +1,6 @@
 //! The realsig reference host: the signing component in wasmtime, with the time sources
-//! that back its `real-now` import, and the `realsig` CLI.
+//! that back its `real-now` import and the AWS credential providers. The `realsig` command is
+//! the `realsig-cli` crate, so an embedder's dependency tree has no CLI in it.
 //!
 //! ```no_run
 //! use realsig::{Credentials, FixedClock, Request, Signer};
