@@ -6,6 +6,7 @@
 #   bindings/go/realsig_core.wasm                     the Go module (go:embed)
 #   bindings/node/generated/                          jco's glue (npm run build)
 #   */LICENSE                                         each package's copy of LICENSE
+#   bindings/ruby/ext/realsig/Cargo.lock               the gem's lock: the workspace's versions
 set -euo pipefail
 cd "$(dirname "$0")/.."
 realsig() { cargo run --locked --quiet -p realsig-cli -- "$@"; }
@@ -15,4 +16,21 @@ cp host/component/realsig.wasm bindings/python/src/realsig/realsig.wasm
 cp host/component/realsig_core.wasm bindings/go/realsig_core.wasm
 for package in host cli bindings/node bindings/python bindings/ruby bindings/go; do cp LICENSE "$package/LICENSE"; done
 (cd bindings/node && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build)
-git status --short -- */LICENSE bindings/*/LICENSE host/component bindings/python/src/realsig/realsig.wasm bindings/go/realsig_core.wasm bindings/node/generated
+# The gem's extension is a workspace of its own, with its own lock: each crate it shares with
+# this workspace is moved to this workspace's version (its Ruby-only crates keep theirs).
+(cd bindings/ruby && rake -s vendor)
+gem_lock=bindings/ruby/ext/realsig/Cargo.lock
+python3 - Cargo.lock "$gem_lock" <<'PY' | while read -r spec version; do
+import sys, tomllib
+def series(v):  # cargo's compatibility: 1.2.3 ~ 1.x, 0.2.3 ~ 0.2.x, 0.0.3 only itself
+    parts = v.replace("-", ".").replace("+", ".").split(".")
+    return tuple(parts[: 1 if parts[0] != "0" else 2 if parts[1] != "0" else 3])
+ours = [(p["name"], p["version"]) for p in tomllib.load(open(sys.argv[1], "rb"))["package"]]
+for p in tomllib.load(open(sys.argv[2], "rb"))["package"]:
+    for name, version in ours:
+        if name == p["name"] and series(version) == series(p["version"]) and version != p["version"]:
+            print(f"{name}@{p['version']}", version)
+PY
+  cargo update --quiet --manifest-path bindings/ruby/ext/realsig/Cargo.toml -p "$spec" --precise "$version"
+done
+git status --short -- */LICENSE bindings/*/LICENSE host/component bindings/ruby/ext/realsig/Cargo.lock bindings/python/src/realsig/realsig.wasm bindings/go/realsig_core.wasm bindings/node/generated

@@ -57,3 +57,58 @@ fn every_package_carries_the_license() {
         );
     }
 }
+
+/// The gem's extension is a workspace of its own, so it has its own `Cargo.lock`: every crate
+/// it shares with this workspace is locked at the same version here (within one semver-
+/// compatible series: bindgen's `shlex` 1 beside the workspace's 2 is two crates), so the gem
+/// builds the host the tests tested. scripts/derive.sh moves it to the workspace's versions.
+#[test]
+fn the_gems_lock_file_agrees_with_the_workspaces() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let locked = |path: &str| -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut packages = Vec::new();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if let Some(name) = line.strip_prefix("name = ") {
+                let version = lines
+                    .next()
+                    .and_then(|l| l.strip_prefix("version = "))
+                    .expect("version after name");
+                packages.push((name.trim_matches('"').to_owned(), version.trim_matches('"').to_owned()));
+            }
+        }
+        packages
+    };
+    // Cargo's compatibility: 1.2.3 ~ 1.x, 0.2.3 ~ 0.2.x, 0.0.3 only itself.
+    let series = |version: &str| {
+        let parts: Vec<&str> = version.split(['.', '-', '+']).collect();
+        let significant = if parts[0] != "0" {
+            1
+        } else if parts[1] != "0" {
+            2
+        } else {
+            3
+        };
+        parts[..significant].join(".")
+    };
+    let workspace = locked("Cargo.lock");
+    let gem = locked("bindings/ruby/ext/realsig/Cargo.lock");
+    assert!(
+        gem.iter().any(|(name, _)| name == "wasmtime"),
+        "the gem's lock file has no wasmtime"
+    );
+    let differ: Vec<String> = gem
+        .iter()
+        .filter(|(name, version)| {
+            workspace
+                .iter()
+                .any(|(n, v)| n == name && series(v) == series(version) && v != version)
+        })
+        .map(|(name, version)| format!("{name} {version}"))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "the gem locks other versions than the workspace, run scripts/derive.sh: {differ:?}"
+    );
+}
