@@ -15,23 +15,15 @@ cd "$(dirname "$0")/.."
 say() { echo "== setup: $*"; }
 
 # -- Debian packages: one apt-get update, only when something is missing.
-want_debs=(chrony libfaketime ruby-dev libclang-dev rake rake-compiler ruby-minitest ruby-aws-sigv4 gcc)
+# A tool the machine already has from elsewhere (its own Python, Go, Node or C compiler) is
+# not asked of Debian.
+want_debs=(chrony libfaketime ruby-dev libclang-dev rake rake-compiler ruby-minitest ruby-aws-sigv4)
+command -v cc >/dev/null || want_debs+=(gcc)
 python3 -c 'import ensurepip, venv' 2>/dev/null || want_debs+=(python3-venv)
 command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || want_debs+=(golang-go)
 command -v npm >/dev/null || want_debs+=(nodejs npm)
 missing=()
 for pkg in "${want_debs[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-# gcc and Python may come from outside Debian (the machine's own); then they are not missing.
-if [ ${#missing[@]} -gt 0 ]; then
-  filtered=()
-  for pkg in "${missing[@]}"; do
-    case "$pkg" in
-      gcc) command -v cc >/dev/null || filtered+=("$pkg") ;;
-      *) filtered+=("$pkg") ;;
-    esac
-  done
-  missing=("${filtered[@]}")
-fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -42,7 +34,7 @@ else
   say "Debian packages: all present"
 fi
 
-# -- Rust: the guest's target and the linters (rustup says so when they are there already).
+# -- Rust: the guest's target and the linters.
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 for c in rustfmt clippy; do
   rustup component list --installed | grep -q "^$c" || rustup component add "$c"

@@ -140,6 +140,9 @@ fn run_measuring_rss(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
         sys.exit(rc if rc >= 0 else 128 - rc)\n";
     let mut parent = Command::new("python3");
     parent.arg("-c").arg(PARENT).arg(cmd.get_program()).args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        parent.current_dir(dir);
+    }
     for (key, value) in cmd.get_envs() {
         match value {
             Some(value) => parent.env(key, value),
