@@ -4,7 +4,10 @@
 # safe to run alone. Needs root (or sudo) only when a Debian package is missing.
 #
 #   Debian packages   chrony, libfaketime (time-source tests); ruby-dev, libclang-dev, rake,
-#                     rake-compiler, ruby-minitest, ruby-aws-sigv4 (the gem); python3-venv; gcc
+#                     rake-compiler, ruby-minitest, ruby-aws-sigv4 (the gem); python3-venv; gcc;
+#                     the AWS tools the drop-in adapters are tested with: awscli (the AWS CLI v2,
+#                     2.9.19), python3-botocore (1.29, before get_current_datetime),
+#                     ruby-aws-sdk-s3 and ruby-aws-sdk-core (3.168)
 #   rustup            the wasm32-unknown-unknown target (the guest), rustfmt and clippy
 #   cargo install     s3s-fs 0.14.1, the loopback S3 server that verifies signatures
 #   Go, npm, PyPI     each suite's pinned dependencies (go.sum, package-lock.json,
@@ -17,7 +20,8 @@ say() { echo "== setup: $*"; }
 # -- Debian packages: one apt-get update, only when something is missing.
 # A tool the machine already has from elsewhere (its own Python, Go, Node or C compiler) is
 # not asked of Debian.
-want_debs=(chrony libfaketime ruby-dev libclang-dev rake rake-compiler ruby-minitest ruby-aws-sigv4)
+want_debs=(chrony libfaketime ruby-dev libclang-dev rake rake-compiler ruby-minitest ruby-aws-sigv4
+  awscli python3-botocore ruby-aws-sdk-s3 ruby-aws-sdk-core)
 command -v cc >/dev/null || want_debs+=(gcc)
 python3 -c 'import ensurepip, venv' 2>/dev/null || want_debs+=(python3-venv)
 command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || want_debs+=(golang-go)

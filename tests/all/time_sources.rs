@@ -673,3 +673,26 @@ fn when_the_realtime_file_is_garbled_or_deleted_under_load_signing_fails_closed_
         );
     });
 }
+
+/// The chain syntax cases every implementation reads (tests/data/clock-specs.json; the Python
+/// binding runs the same file for its $REALSIG_CLOCK).
+#[test]
+fn clock_specs_read_as_the_shared_cases_say() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/clock-specs.json");
+    let cases: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("the shared cases")).expect("json");
+    let valid = cases["valid"].as_array().expect("valid cases");
+    let invalid = cases["invalid"].as_array().expect("invalid cases");
+    assert!(valid.len() >= 3 && invalid.len() >= 8);
+    for case in valid {
+        let spec = case["spec"].as_str().expect("spec");
+        let chain = realsig::clock::spec::parse(spec).unwrap_or_else(|e| panic!("{spec:?}: {e}"));
+        let names: Vec<&str> = chain.sources().iter().map(|s| s.name()).collect();
+        let want: Vec<&str> = case["names"].as_array().expect("names").iter().map(|n| n.as_str().expect("name")).collect();
+        assert_eq!(names, want, "{spec:?}");
+    }
+    for case in invalid {
+        let spec = case["spec"].as_str().expect("spec");
+        let error = realsig::clock::spec::parse(spec).expect_err(spec).to_string();
+        assert!(error.starts_with("bad clock chain") && error.contains(case["error"].as_str().expect("error")), "{spec:?}: {error}");
+    }
+}

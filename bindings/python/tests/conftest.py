@@ -239,3 +239,61 @@ def sign_case(case: Path, form: str, **extra):
         debug=True,
         **extra,
     )
+
+
+class EcsEndpoint:
+    """A container credentials endpoint (the ECS agent's /creds) on 127.0.0.1. `expiries` are the
+    lifetimes, in real seconds from each request, of the credentials it hands out in turn (the
+    last repeats); `hits` counts the requests. Point a chain at it with
+    AWS_CONTAINER_CREDENTIALS_FULL_URI=self.url (never the _RELATIVE_URI form: 169.254.170.2)."""
+
+    def __init__(self, expiries=(3600,)):
+        import http.server
+
+        self.expiries, self.hits, self.served = list(expiries), 0, []
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                with endpoint._lock:
+                    n = endpoint.hits
+                    endpoint.hits += 1
+                    life = endpoint.expiries[min(n, len(endpoint.expiries) - 1)]
+                    expiry = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=life)
+                    body = {"AccessKeyId": AKID, "SecretAccessKey": SECRET, "Token": f"token-{n}",
+                            "Expiration": expiry.strftime("%Y-%m-%dT%H:%M:%SZ")}
+                    endpoint.served.append(body)
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self._lock = threading.Lock()
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/creds"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def aws_env(**extra):
+    """The environment for a child that runs an AWS tool: no AWS_* from the caller, no reach for
+    the instance metadata service (169.254.169.254), no config or credentials files unless given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REALSIG_"))}
+    env.update(AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    env.update(extra)
+    return env
+
+
+def faked(env, offset="-3d"):
+    """`env` with libfaketime preloaded in the child only (the preload, not the `faketime` wrapper:
+    the wrapper refuses to start over a /dev/shm semaphore a killed process left for its PID)."""
+    return {**env, "LD_PRELOAD": libfaketime(), "FAKETIME": offset}

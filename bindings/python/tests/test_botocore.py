@@ -57,21 +57,21 @@ def run_faked(s3s_fs, mode, env=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def assert_faked(got):
+def assert_faked(got, patched):
     assert abs(time.time() - got["fake"] - 3 * 86_400) < 10, f"the child's clock was not faked: {got}"
-    # botocore's own notion of now (credential expiry, ...) is left alone: still faked.
-    assert abs(got["botocore_now"] - got["fake"]) < 10, got
+    # botocore's own notion of now (compat.get_current_datetime): the real time once patched.
+    assert abs(got["botocore_now"] - (time.time() if patched else got["fake"])) < 10, got
 
 
 def test_without_the_plugin_s3_refuses_the_skewed_time(s3s_fs):
     got = run_faked(s3s_fs, "plain")
-    assert_faked(got)
+    assert_faked(got, patched=False)
     assert got.get("error") == "RequestTimeTooSkewed", got
 
 
 def test_with_the_plugin_boto3_works_under_a_clock_3_days_behind(s3s_fs):
     got = run_faked(s3s_fs, "patched")
-    assert_faked(got)
+    assert_faked(got, patched=True)
     assert "error" not in got, got
     assert got["got"] == "hello from 3 days ago"
     assert got["presigned_v2"] == got["presigned_v4"] == "hello from 3 days ago"
@@ -97,17 +97,29 @@ def test_patch_and_unpatch_in_process():
     import datetime as dt
 
     import botocore.auth
+    import botocore.compat
+    import botocore.credentials
 
     import realsig
     import realsig.botocore
 
     original = botocore.auth.get_current_datetime
     original_v1 = botocore.auth.HmacV1Auth.__dict__["_get_date"]
+    original_local_now = botocore.credentials._local_now
+    original_defaults = botocore.credentials.RefreshableCredentials.__init__.__defaults__
     when = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
     try:
         realsig.botocore.patch(realsig.fixed(when))
         assert botocore.auth.get_current_datetime() == when.replace(tzinfo=None)
         assert botocore.auth.get_current_datetime(remove_tzinfo=False) == when
+        assert botocore.compat.get_current_datetime(remove_tzinfo=False) == when
+        # Credential expiry: the module function and the time_fetcher defaults bound to it.
+        assert botocore.credentials._local_now() == when
+        refreshable = botocore.credentials.RefreshableCredentials(
+            "AK", "SK", None, when + dt.timedelta(minutes=20), lambda: {}, "test")
+        assert refreshable._seconds_remaining() == 20 * 60
+        assert refreshable.refresh_needed(refresh_in=15 * 60) is False
+        assert refreshable.refresh_needed(refresh_in=25 * 60) is True
         v1 = botocore.auth.HmacV1QueryAuth(None, expires=60)
         assert v1._get_date() == str(int(when.timestamp()) + 60)
         assert botocore.auth.HmacV1Auth(None)._get_date() == "Wed, 02 Jan 2030 03:04:05 GMT"
@@ -118,3 +130,6 @@ def test_patch_and_unpatch_in_process():
         realsig.botocore.unpatch()
     assert botocore.auth.get_current_datetime is original
     assert botocore.auth.HmacV1Auth.__dict__["_get_date"] is original_v1
+    assert botocore.credentials._local_now is original_local_now
+    assert botocore.credentials.RefreshableCredentials.__init__.__defaults__ == original_defaults
+    assert not realsig.botocore.is_patched()

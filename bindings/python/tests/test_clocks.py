@@ -15,7 +15,7 @@ import time
 import pytest
 
 import realsig
-from conftest import AKID, SECRET, Chrony, RealtimeFifo, libfaketime
+from conftest import AKID, REPO, SECRET, Chrony, RealtimeFifo, libfaketime
 from realsig import sntp
 
 CREDS = realsig.Credentials(AKID, SECRET)
@@ -262,3 +262,27 @@ def test_of_three_servers_the_one_an_hour_ahead_is_outvoted():
     finally:
         for s in servers:
             s.close()
+
+
+SPECS = json.loads((REPO / "tests" / "data" / "clock-specs.json").read_text())
+
+
+@pytest.mark.parametrize("case", SPECS["valid"], ids=lambda c: c["spec"])
+def test_clock_specs_read_as_the_host_reads_them(case):
+    chain = realsig.clocks.from_spec(case["spec"])  # builds, never reads: no server is asked
+    assert [c.name for c in chain.sources] == case["names"]
+
+
+@pytest.mark.parametrize("case", SPECS["invalid"], ids=lambda c: c["spec"] or "(empty)")
+def test_bad_clock_specs_say_what_is_wrong(case):
+    with pytest.raises(realsig.clocks.SpecError, match="bad clock chain") as e:
+        realsig.clocks.from_spec(case["spec"])
+    assert case["error"] in str(e.value)
+
+
+def test_realsig_clock_in_the_environment(monkeypatch):
+    monkeypatch.setenv("REALSIG_CLOCK", "raw,system")
+    assert [c.name for c in realsig.clocks.from_env().sources] == ["raw", "system"]
+    monkeypatch.delenv("REALSIG_CLOCK")
+    monkeypatch.delenv("FAKETIME_REALTIME_FILE", raising=False)
+    assert [c.name for c in realsig.clocks.from_env().sources] == ["raw"]

@@ -4,6 +4,9 @@
     signed = realsig.sign(method="GET", url="https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
                           credentials=creds, region="us-east-1", service="sts")
     headers.update(signed.headers)
+
+The signer (and with it wasmtime and the component) loads on first use of a name from
+realsig.signer, so `realsig.clocks`, `realsig.botocore` and `realsig.awscli` never load it.
 """
 
 from . import clocks
@@ -22,17 +25,10 @@ from .errors import (
     SignError,
 )
 from .sntp import ntp
-from .signer import (
-    ChunkedUpload,
-    Credentials,
-    MessageSigner,
-    Signed,
-    SignedForm,
-    Signer,
-    default_signer,
-    framed_length,
-    presign,
-    sign,
+
+_SIGNER_NAMES = (
+    "ChunkedUpload", "Credentials", "MessageSigner", "Signed", "SignedForm", "Signer",
+    "default_signer", "framed_length", "presign", "sign",
 )
 
 __all__ = [
@@ -42,3 +38,17 @@ __all__ = [
     "chain", "clocks", "default_clock", "default_signer", "fixed", "framed_length", "ntp", "presign", "raw_clock", "realtime_file",
     "sign", "system_clock",
 ]
+
+
+def __getattr__(name):  # PEP 562: realsig.Signer etc. import realsig.signer (and wasmtime) on first use
+    if name in _SIGNER_NAMES:
+        from . import signer
+
+        value = getattr(signer, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'realsig' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SIGNER_NAMES))

@@ -10,7 +10,9 @@ an `int` of nanoseconds since the Unix epoch, or raises ClockError. The built-in
 - `raw_clock()`: CLOCK_REALTIME by syscall, which libfaketime does not fake (realsig._raw);
 - `fixed(when)`, `system_clock()` (time.time_ns: faked under libfaketime), `chain(*clocks)`;
 - `default_clock()`: the realtime file if $FAKETIME_REALTIME_FILE is set, then the raw clock,
-  as the host and the other bindings.
+  as the host and the other bindings;
+- `from_spec(text)`: a chain in the CLI's `--clock` syntax, e.g. `ntp:169.254.169.123,raw`, and
+  `from_env()`: $REALSIG_CLOCK's chain if set, else default_clock().
 """
 
 import datetime as _dt
@@ -24,6 +26,7 @@ from .errors import ClockError
 
 NS_PER_S = 1_000_000_000
 REALTIME_ENV = "FAKETIME_REALTIME_FILE"
+CLOCK_ENV = "REALSIG_CLOCK"
 
 _MAX_LEN = 256
 _READ_SLACK_NS = 5_000_000  # reading the file and the clock at slightly different moments
@@ -71,7 +74,7 @@ def raw_clock() -> Clock:
 def fixed(when) -> Clock:
     """Always `when` (an aware datetime or int nanoseconds). For tests and replays."""
     ns = to_ns(when)
-    return Clock(f"fixed:{ns}", lambda: ns)
+    return Clock("fixed", lambda: ns)
 
 
 def parse_realtime(text: str):
@@ -170,16 +173,89 @@ def chain(*clocks) -> Clock:
                 reasons.append(str(e) if str(e).startswith(_name(c)) else f"{_name(c)}: {e}")
         raise ClockError("no time source has the real time: " + "; ".join(reasons))
 
-    return Clock("chain(" + ",".join(_name(c) for c in clocks) + ")", now)
+    joined = Clock("chain(" + ",".join(_name(c) for c in clocks) + ")", now)
+    joined.sources = tuple(clocks)
+    return joined
 
 
 def default_clock() -> Clock:
     """The realtime file if $FAKETIME_REALTIME_FILE is set, then the raw kernel clock."""
+    return chain(*_default_sources())
+
+
+def _default_sources():
     sources = []
     if os.environ.get(REALTIME_ENV):
         sources.append(realtime_file())
     sources.append(raw_clock())
+    return sources
+
+
+class SpecError(ValueError):
+    """A clock text that does not describe a chain (the CLI's "bad clock chain")."""
+
+
+def from_spec(spec: str) -> Clock:
+    """The chain `spec` describes, in the CLI's `--clock` / $REALSIG_CLOCK syntax (host/src/clock/
+    spec.rs): comma-separated `faketimefs[:PATH]`, `faketimefs-static:PATH`,
+    `ntp:HOST[:PORT][+HOST...]`, `raw`, `system`, `fixed:RFC3339`, `default`."""
+    from .sntp import ntp  # sntp imports this module
+
+    sources = []
+    for item in (i.strip() for i in spec.split(",")):
+        kind, sep, arg = item.partition(":")
+        arg = arg if sep else None
+
+        def bad(text):
+            return SpecError(f"bad clock chain: {text}")
+
+        if kind == "":
+            raise bad(f"empty item in {spec!r}")
+        if kind == "faketimefs" and arg is None:
+            if not os.environ.get(REALTIME_ENV):
+                raise bad(f'"faketimefs" without a path needs ${REALTIME_ENV} to be set')
+            sources.append(realtime_file())
+        elif kind in ("faketimefs", "faketimefs-static") and arg:
+            sources.append(realtime_file(arg, allow_static=kind == "faketimefs-static"))
+        elif kind in ("faketimefs", "faketimefs-static"):
+            raise bad(f'"{kind}" needs PATH, as in {kind}:PATH')
+        elif kind == "ntp" and arg:
+            servers = arg.split("+")
+            if any(not s for s in servers):
+                raise bad(f"empty server in {item!r}")
+            sources.append(ntp(servers))
+        elif kind == "ntp":
+            raise bad('"ntp" needs HOST[:PORT], as in ntp:HOST[:PORT]')
+        elif kind == "fixed" and arg is not None:
+            try:
+                when = _dt.datetime.fromisoformat(arg.replace("Z", "+00:00").replace("z", "+00:00"))
+            except ValueError as e:
+                raise bad(f"{item!r}: expected an RFC 3339 time ({e})") from None
+            if when.tzinfo is None:
+                raise bad(f"{item!r}: expected an RFC 3339 time (no UTC offset)")
+            sources.append(fixed(when))
+        elif kind == "fixed":
+            raise bad('"fixed" needs RFC3339, as in fixed:RFC3339')
+        elif kind in ("raw", "system", "default") and arg is not None:
+            raise bad(f"{kind!r} takes no argument (in {item!r})")
+        elif kind == "raw":
+            sources.append(raw_clock())
+        elif kind == "system":
+            sources.append(system_clock())
+        elif kind == "default":
+            sources.extend(_default_sources())
+        else:
+            raise bad(
+                f"unknown source {kind!r} (known: faketimefs[:PATH], faketimefs-static:PATH, "
+                "ntp:HOST[:PORT][+HOST...], raw, system, fixed:RFC3339, default)"
+            )
     return chain(*sources)
+
+
+def from_env() -> Clock:
+    """$REALSIG_CLOCK's chain when it is set and not empty, else default_clock()."""
+    spec = os.environ.get(CLOCK_ENV, "").strip()
+    return from_spec(spec) if spec else default_clock()
 
 
 def _name(clock) -> str:
