@@ -147,6 +147,8 @@ export class ClockError extends Error {
 }
 
 export function systemClock(): Clock;
+/** The kernel's CLOCK_REALTIME past libfaketime: a private file's modification time after a one-byte write. */
+export function kernelClock(options?: { dir?: string }): Clock;
 export function fixedClock(date: Date | number): Clock;
 export function userClock(fn: () => Date | number | Reading, source?: string): Clock;
 export function realtimeFile(path?: string, options?: { allowStatic?: boolean }): Clock;

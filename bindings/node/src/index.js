@@ -8,7 +8,7 @@ import { defaultClock } from './clocks.js';
 import { ClockError, SignError } from './errors.js';
 
 export { SignError, ClockError } from './errors.js';
-export { systemClock, fixedClock, userClock, realtimeFile, chain, defaultClock, parseRealtime } from './clocks.js';
+export { systemClock, fixedClock, userClock, realtimeFile, kernelClock, chain, defaultClock, parseRealtime } from './clocks.js';
 export { ntpClock } from './ntp.js';
 
 /** Core modules compiled once per process, shared by every Signer. */
