@@ -29,6 +29,8 @@ var exportedAPI = []string{
 	"ChunkedUpload.SignTrailer", "DefaultChunkSize", "Signer.StartChunked", "Condition", "ContentLengthRange", "Equals",
 	"StartsWith", "FormField", "PostPolicy", "SignedForm", "Signer.SignPostPolicy", "MessageSigner",
 	"MessageSigner.Close", "MessageSigner.SignMessage", "Signer.EventStream",
+	// the aws-sdk-go-v2 adapter and the net/http transport
+	"AWSV4", "AWSV4.PresignHTTP", "AWSV4.SignHTTP", "Signer.AWSV4", "Transport", "Transport.RoundTrip", "NewTransport",
 }
 
 func TestExportedAPI(t *testing.T) {

@@ -176,9 +176,10 @@ func setSigned(r *http.Request, headers []SignedHeader) {
 	}
 }
 
-// fromHTTP describes r as a Request. The payload hash comes from an X-Amz-Content-Sha256
-// header, else from hashing the body through r.GetBody (r.Body is left unread).
-func fromHTTP(r *http.Request, region, service string, opts []func(*Options)) (*Request, error) {
+// fromHTTP describes r as a Request. The payload hash is payloadHash when given (the AWS SDK
+// computed it), else an X-Amz-Content-Sha256 header's, else the hash of the body read through
+// r.GetBody (r.Body is left unread).
+func fromHTTP(r *http.Request, region, service, payloadHash string, opts []func(*Options)) (*Request, error) {
 	if r.URL == nil {
 		return nil, &SignError{Code: CodeInvalidURL, Message: "the request has no URL"}
 	}
@@ -217,6 +218,10 @@ func fromHTTP(r *http.Request, region, service string, opts []func(*Options)) (*
 			req.Headers = append(req.Headers, Header{name, v})
 		}
 	}
+	if payloadHash != "" {
+		req.PayloadHash = payloadHash
+		return req, nil
+	}
 	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" {
 		req.PayloadHash = h
 		return req, nil
@@ -245,7 +250,7 @@ func fromHTTP(r *http.Request, region, service string, opts []func(*Options)) (*
 // X-Amz-Security-Token, and for S3 X-Amz-Content-Sha256). The body is hashed through
 // r.GetBody unless r has an X-Amz-Content-Sha256 header (UnsignedPayload is allowed).
 func (s *Signer) Sign(ctx context.Context, r *http.Request, creds Credentials, region, service string, opts ...func(*Options)) error {
-	req, err := fromHTTP(r, region, service, opts)
+	req, err := fromHTTP(r, region, service, "", opts)
 	if err != nil {
 		return err
 	}
@@ -262,7 +267,7 @@ func (s *Signer) Sign(ctx context.Context, r *http.Request, creds Credentials, r
 // services sign the body's hash as Sign does. Headers the URL needs (only with
 // OmitSessionToken) are set on r.
 func (s *Signer) Presign(ctx context.Context, r *http.Request, creds Credentials, region, service string, expires time.Duration, opts ...func(*Options)) (string, error) {
-	req, err := fromHTTP(r, region, service, opts)
+	req, err := fromHTTP(r, region, service, "", opts)
 	if err != nil {
 		return "", err
 	}

@@ -312,7 +312,10 @@ var s3sFsCreds = Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalr
 
 // startS3sFs runs s3s-fs 0.14.1 (`cargo install s3s-fs@0.14.1 --locked --features binary`,
 // which .ci/run does) on a fresh directory and returns its endpoint.
-func startS3sFs(t testing.TB) string {
+func startS3sFs(t testing.TB) string { return startS3sFsAt(t, "") }
+
+// startS3sFsAt runs s3s-fs with its clock set by libfaketime (fake, e.g. "+2d"; "" for none).
+func startS3sFsAt(t testing.TB, fake string) string {
 	bin, err := exec.LookPath("s3s-fs")
 	if err != nil {
 		home, _ := os.UserHomeDir()
@@ -331,12 +334,21 @@ func startS3sFs(t testing.TB) string {
 	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--access-key", s3sFsCreds.AccessKeyID, "--secret-key", s3sFsCreds.SecretAccessKey, t.TempDir())
 	cmd.Stderr = &stderr
+	if fake != "" {
+		cmd.Env = append(os.Environ(), "LD_PRELOAD="+libfaketime(t), "FAKETIME="+fake)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		if fake != "" {
+			removeFaketimeShm(cmd.Process.Pid) // the goroutine may have reaped it already; a PID is not reused that fast
+		}
+		<-exited
+	})
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
