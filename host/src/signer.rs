@@ -98,6 +98,12 @@ impl Credentials {
         &self.0.access_key_id
     }
 
+    /// The secret access key (secret: never log it). For handing cached credentials to an
+    /// SDK that signs itself (the Ruby binding's aws-sdk adapter).
+    pub fn secret_access_key(&self) -> &str {
+        &self.0.secret_access_key
+    }
+
     /// The session token (secret: never log it).
     pub fn session_token(&self) -> Option<&str> {
         self.0.session_token.as_deref()

@@ -4,12 +4,14 @@ module Realsig
   # AWS credentials. #inspect and #to_s show the access key id only. (For the environment's,
   # give none: a signer's default provider chain reads AWS_ACCESS_KEY_ID & co. first.)
   class Credentials
-    attr_reader :access_key_id, :secret_access_key, :session_token
+    # `expiration`: a Time for temporary credentials from a provider, else nil.
+    attr_reader :access_key_id, :secret_access_key, :session_token, :expiration
 
-    def initialize(access_key_id:, secret_access_key:, session_token: nil)
+    def initialize(access_key_id:, secret_access_key:, session_token: nil, expiration: nil)
       @access_key_id = access_key_id
       @secret_access_key = secret_access_key
       @session_token = session_token
+      @expiration = expiration
       freeze
     end
 

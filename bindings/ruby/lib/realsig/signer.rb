@@ -207,6 +207,18 @@ module Realsig
     # How many times the credentials provider has been asked (the cache's fetches).
     def credential_fetches = @native.credential_fetches
 
+    # The credentials this signer signs with when a call gives none: the static ones, else the
+    # provider's, from the cache (fetched when missing or within five minutes of expiry by the
+    # real clock). Raises CredentialsError when the provider has none. The Credentials carry
+    # secrets: #inspect redacts them, do not log them otherwise.
+    def credentials
+      return @credentials if @credentials
+
+      akid, secret, token, expiration = @native.credentials
+      Credentials.new(access_key_id: akid, secret_access_key: secret, session_token: token,
+                      expiration: expiration && Time.at(expiration, in: "UTC"))
+    end
+
     def inspect = "#<Realsig::Signer clock=#{@native.clock_name}>"
 
     private

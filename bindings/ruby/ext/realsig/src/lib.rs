@@ -406,6 +406,23 @@ impl Signer {
         f(&credentials).map_err(Failure::Sign)
     }
 
+    /// The cache's credentials (fetched when missing or about to expire, by the real clock):
+    /// `[access_key_id, secret_access_key, session_token, expiration_unix_seconds]`.
+    fn credentials(ruby: &Ruby, rb_self: &Self) -> Result<(String, String, Option<String>, Option<f64>), Error> {
+        let provided = without_gvl(|| rb_self.credentials.credentials()).map_err(|e| Failure::Credentials(e).raise(ruby))?;
+        let expiration = provided
+            .expiration
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs_f64());
+        let c = &provided.credentials;
+        Ok((
+            c.access_key_id().to_owned(),
+            c.secret_access_key().to_owned(),
+            c.session_token().map(str::to_owned),
+            expiration,
+        ))
+    }
+
     /// How many times the credentials provider has been asked.
     fn credential_fetches(&self) -> u64 {
         self.credentials.fetches()
@@ -631,6 +648,7 @@ mod entry {
         signer.define_method("start_chunked", method!(Signer::start_chunked, 8))?;
         signer.define_method("event_stream", method!(Signer::event_stream, 2))?;
         signer.define_method("credential_fetches", method!(Signer::credential_fetches, 0))?;
+        signer.define_method("credentials", method!(Signer::credentials, 0))?;
         let upload = native.define_class("ChunkedUpload", ruby.class_object())?;
         upload.define_method("read", method!(ChunkedUpload::read, 1))?;
         upload.define_method("close", method!(ChunkedUpload::close, 0))?;
