@@ -71,7 +71,7 @@ node_pack() {
   (cd "$repo/bindings/node" && npm pack --silent --pack-destination "$work" >/dev/null)
   tar -tzf "$work"/realsig-*.tgz | sed 's|^package/||' > "$work/npm.list"
   lists "$work/npm.list" package.json LICENSE README.md src/index.js src/index.d.ts src/clocks.js \
-    generated/realsig.js generated/realsig.d.ts generated/realsig.core.wasm
+    src/aws-sdk.js src/aws-sdk.d.ts generated/realsig.js generated/realsig.d.ts generated/realsig.core.wasm
 }
 node_consumer() {
   mkdir -p "$work/node-app" && cd "$work/node-app"
@@ -86,6 +86,14 @@ const out = signer.sign({ method: 'GET', url: e.VANILLA_URL, region: e.VANILLA_R
 console.log(out.signature);
 JS
   signs_vanilla node main.js
+  # The subpath export resolves from an installed copy; with no AWS SDK in this project,
+  # awsSdkConfig() must say what is missing rather than fail later inside a client.
+  cat > sdk.mjs <<'JS'
+import { awsSdkConfig } from 'realsig/aws-sdk';
+try { awsSdkConfig(); console.log('no error'); } catch (e) { console.log(e.message); }
+JS
+  node sdk.mjs | grep -q 'found neither @aws-sdk/signature-v4-multi-region nor @smithy/signature-v4' \
+    || { echo "realsig/aws-sdk without an SDK: $(node sdk.mjs 2>&1)"; return 1; }
 }
 check "npm pack: the tarball holds the glue, the core module and the license" node_pack
 check "npm install ./realsig-*.tgz into a fresh project: import { Signer } from 'realsig' signs" node_consumer
@@ -97,7 +105,8 @@ python_wheel() {
   "$work/venv/bin/pip" wheel -q --disable-pip-version-check --no-deps -w "$work/wheel" "$repo/bindings/python"
   python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' \
     "$work"/wheel/realsig-*.whl > "$work/wheel.list"
-  lists "$work/wheel.list" realsig/__init__.py realsig/signer.py realsig/botocore.py realsig/realsig.wasm
+  lists "$work/wheel.list" realsig/__init__.py realsig/signer.py realsig/botocore.py realsig/awscli.py \
+    realsig/_autopatch.py realsig_botocore.pth realsig/realsig.wasm
   grep -q '^realsig-[^/]*\.dist-info/\(licenses/\)\?LICENSE$' "$work/wheel.list" || { echo "no LICENSE in the wheel"; return 1; }
 }
 python_consumer() {
@@ -113,6 +122,11 @@ out = signer.sign(url=e["VANILLA_URL"], region=e["VANILLA_REGION"], service=e["V
                   credentials=realsig.Credentials(e["AWS_ACCESS_KEY_ID"], e["AWS_SECRET_ACCESS_KEY"]))
 print(out.signature)
 PY
+  # The zero-code switch from the installed wheel: the hook runs at start-up, imports no wasmtime.
+  REALSIG_BOTOCORE=1 "$work/venv/bin/python" -c '
+import sys
+assert "realsig.botocore" in sys.modules and "wasmtime" not in sys.modules, sorted(sys.modules)
+assert sys.modules["realsig.botocore"].is_patched()'
 }
 check "pip wheel: the wheel holds the package, the component and the license" python_wheel
 check "pip install the wheel into a fresh venv: import realsig signs" python_consumer
@@ -121,7 +135,7 @@ check "pip install the wheel into a fresh venv: import realsig signs" python_con
 ruby_gem() {
   (cd "$repo/bindings/ruby" && rake -s build >/dev/null && mv realsig-*.gem "$work/")
   tar -xOf "$work"/realsig-*.gem data.tar.gz | tar -tz > "$work/gem.list"
-  lists "$work/gem.list" lib/realsig.rb LICENSE ext/realsig/extconf.rb ext/realsig/Cargo.toml \
+  lists "$work/gem.list" lib/realsig.rb lib/realsig/aws-sdk.rb LICENSE ext/realsig/extconf.rb ext/realsig/Cargo.toml \
     ext/realsig/Cargo.lock ext/realsig/src/lib.rs ext/realsig/vendor/realsig/Cargo.toml \
     ext/realsig/vendor/realsig/build.rs ext/realsig/vendor/realsig/src/lib.rs \
     ext/realsig/vendor/realsig/component/realsig.wasm ext/realsig/vendor/realsig/component/realsig_core.wasm \

@@ -687,12 +687,88 @@ fn clock_specs_read_as_the_shared_cases_say() {
         let spec = case["spec"].as_str().expect("spec");
         let chain = realsig::clock::spec::parse(spec).unwrap_or_else(|e| panic!("{spec:?}: {e}"));
         let names: Vec<&str> = chain.sources().iter().map(|s| s.name()).collect();
-        let want: Vec<&str> = case["names"].as_array().expect("names").iter().map(|n| n.as_str().expect("name")).collect();
+        let want: Vec<&str> = case["names"]
+            .as_array()
+            .expect("names")
+            .iter()
+            .map(|n| n.as_str().expect("name"))
+            .collect();
         assert_eq!(names, want, "{spec:?}");
     }
     for case in invalid {
         let spec = case["spec"].as_str().expect("spec");
         let error = realsig::clock::spec::parse(spec).expect_err(spec).to_string();
-        assert!(error.starts_with("bad clock chain") && error.contains(case["error"].as_str().expect("error")), "{spec:?}: {error}");
+        assert!(
+            error.starts_with("bad clock chain") && error.contains(case["error"].as_str().expect("error")),
+            "{spec:?}: {error}"
+        );
     }
+}
+
+/// aws-sdk-rust's time source (feature `aws-sdk`): what aws-sigv4 signs with when an SDK is
+/// configured with it is realsig's time, and the suite's own signature for that time.
+#[test]
+fn the_aws_sdk_time_source_is_realsigs_clock() {
+    use aws_credential_types::Credentials as AwsCredentials;
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::sign::v4;
+    use aws_smithy_async::time::{SharedTimeSource, TimeSource as _};
+    use realsig::aws_sdk::RealTimeSource;
+
+    let case = common::vectors_dir().join("aws-signing-test-suite/v4/get-vanilla");
+    let context: Value = serde_json::from_str(&std::fs::read_to_string(case.join("context.json")).unwrap()).unwrap();
+    let stamp = time::OffsetDateTime::parse(
+        context["timestamp"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    // What the SDK holds: a SharedTimeSource over realsig's (fixed, here) clock.
+    let shared = SharedTimeSource::new(RealTimeSource::new(realsig::FixedClock(stamp.into())));
+    let identity = AwsCredentials::new(
+        "AKIDEXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        None,
+        None,
+        "t",
+    )
+    .into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("service")
+        .time(shared.now())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let headers = [("host", "example.amazonaws.com"), ("x-amz-date", "20150830T123600Z")];
+    let request = SignableRequest::new(
+        "GET",
+        "https://example.amazonaws.com/",
+        headers.into_iter(),
+        SignableBody::Bytes(b""),
+    )
+    .unwrap();
+    let (_, signature) = sign(request, &params).unwrap().into_parts();
+    assert_eq!(
+        signature,
+        std::fs::read_to_string(case.join("header-signature.txt"))
+            .unwrap()
+            .trim()
+    );
+
+    // The real clock, through the same trait: within a second of the kernel's time.
+    let raw = RealTimeSource::new(RawClock::default());
+    assert!(gap(raw.now(), SystemTime::now()) < Duration::from_secs(1));
+    assert!(raw.last_error().is_none());
+
+    // No reading: the epoch (anything signed with it is refused), the reason kept and reported.
+    let reported = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&reported);
+    let none = RealTimeSource::new(RealtimeFile::new("/nonexistent/realtime"))
+        .on_error(move |e| sink.lock().unwrap().push(e.to_string()));
+    assert_eq!(none.now(), UNIX_EPOCH);
+    let reason = none.last_error().expect("the reason is kept").to_string();
+    assert!(reason.contains("/nonexistent/realtime"), "{reason}");
+    assert_eq!(*reported.lock().unwrap(), [reason]);
 }

@@ -409,7 +409,8 @@ impl Signer {
     /// The cache's credentials (fetched when missing or about to expire, by the real clock):
     /// `[access_key_id, secret_access_key, session_token, expiration_unix_seconds]`.
     fn credentials(ruby: &Ruby, rb_self: &Self) -> Result<(String, String, Option<String>, Option<f64>), Error> {
-        let provided = without_gvl(|| rb_self.credentials.credentials()).map_err(|e| Failure::Credentials(e).raise(ruby))?;
+        let provided =
+            without_gvl(|| rb_self.credentials.credentials()).map_err(|e| Failure::Credentials(e).raise(ruby))?;
         let expiration = provided
             .expiration
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
