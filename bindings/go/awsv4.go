@@ -24,8 +24,11 @@ import (
 //
 // It signs at the Signer's clock, not at the signingTime the SDK passes (the SDK's clock,
 // corrected only after a refused request), with the payload hash the SDK computed, and it
-// honours the SDK's SignerOptions: DisableURIPathEscaping (the S3 client sets it) signs the
-// path as sent, and the path is never normalised, as the SDK's own signer does not.
+// honours the SDK's SignerOptions: DisableURIPathEscaping signs the path as sent (for service
+// "s3" it always is: S3's rule, as the S3 client's own signer, built with that option, does even
+// when a presign call passes none), and the path is never normalised, as the SDK's own signer
+// does not. TestAWSV4SignsAsTheSDKsOwnSignerAtTheSameTime checks the result byte for byte
+// against the S3 client's own signer.
 // DisableHeaderHoisting is moot: realsig never hoists headers into a presigned URL's query,
 // it signs them as headers, and PresignHTTP returns them for the caller to send.
 type AWSV4 struct{ s *Signer }

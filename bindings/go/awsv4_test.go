@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -181,3 +182,77 @@ var (
 	_ s3.HTTPSignerV4    = (*AWSV4)(nil)
 	_ s3.HTTPPresignerV4 = (*AWSV4)(nil)
 )
+
+// fixedSDKSigner is, at a fixed time, the signer the S3 client builds for itself when it is
+// given none (service/s3's newDefaultV4Signer: v4.NewSigner with DisableURIPathEscaping). The
+// oracle for the adapter.
+type fixedSDKSigner struct {
+	at time.Time
+	v4 *v4.Signer
+}
+
+func s3DefaultSigner(at time.Time) fixedSDKSigner {
+	return fixedSDKSigner{at, v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })}
+}
+
+func (f fixedSDKSigner) PresignHTTP(ctx context.Context, c aws.Credentials, r *http.Request, payloadHash, service, region string,
+	_ time.Time, opts ...func(*v4.SignerOptions),
+) (string, http.Header, error) {
+	return f.v4.PresignHTTP(ctx, c, r, payloadHash, service, region, f.at, opts...)
+}
+
+// recordingClient answers every request with an error after keeping it.
+type recordingClient struct{ seen []*http.Request }
+
+func (c *recordingClient) Do(r *http.Request) (*http.Response, error) {
+	c.seen = append(c.seen, r.Clone(r.Context()))
+	return nil, errors.New("recorded, not sent")
+}
+
+// Through the SDK's own pipeline (its checksum headers, its payload hash, its path escaping),
+// the adapter signs and presigns byte for byte as the S3 client's own signer does at the same
+// time. (For S3, realsig applies S3's single path encoding whatever the call's options say:
+// the S3 client builds its own signer with DisableURIPathEscaping, and its presign calls do
+// not pass it.)
+func TestAWSV4SignsAsTheSDKsOwnSignerAtTheSameTime(t *testing.T) {
+	at := mustTime(t, "2026-03-04T05:06:07Z")
+	ours := testSigner(t, WithRealNow(FixedClock(at))).AWSV4()
+	theirs := s3DefaultSigner(at)
+	creds, _ := staticCreds.Retrieve(context.Background())
+	ctx := context.Background()
+	keys := []string{"plain.txt", "dir/k ey+1.txt", "ümlaut & $ = @ ; , ( ) ! * '.txt", "a//b/../c", "~tilde_-.txt"}
+	for _, key := range keys {
+		rec := &recordingClient{}
+		client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://127.0.0.1:9"), UsePathStyle: true,
+			Credentials: staticCreds, RetryMaxAttempts: 1, HTTPClient: rec, HTTPSignerV4: ours})
+		_, _ = client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bucket"), Key: aws.String(key),
+			Body: strings.NewReader("body of " + key), ContentType: aws.String("text/plain")})
+		if len(rec.seen) != 1 {
+			t.Fatalf("%q: %d requests recorded", key, len(rec.seen))
+		}
+		sent := rec.seen[0]
+		again := sent.Clone(ctx)
+		again.Header.Del("Authorization")
+		if err := theirs.v4.SignHTTP(ctx, creds, again, sent.Header.Get("X-Amz-Content-Sha256"), "s3", "us-east-1", at); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := sent.Header.Get("Authorization"), again.Header.Get("Authorization"); got == "" || got != want {
+			t.Errorf("PutObject %q:\n ours   %s\n theirs %s", key, got, want)
+		}
+
+		var urls [2]string
+		for i, signer := range []s3.HTTPPresignerV4{ours, theirs} {
+			u, err := s3.NewPresignClient(client, func(o *s3.PresignOptions) { o.Presigner = signer }).PresignGetObject(ctx,
+				&s3.GetObjectInput{Bucket: aws.String("bucket"), Key: aws.String(key)}, s3.WithPresignExpires(5*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			parsed, _ := url.Parse(u.URL)
+			q := parsed.Query()
+			urls[i] = q.Get("X-Amz-Signature") + " " + parsed.EscapedPath() + " " + q.Get("X-Amz-Expires") + " " + q.Get("X-Amz-SignedHeaders")
+		}
+		if urls[0] != urls[1] {
+			t.Errorf("PresignGetObject %q:\n ours   %s\n theirs %s", key, urls[0], urls[1])
+		}
+	}
+}

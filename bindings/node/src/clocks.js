@@ -147,39 +147,56 @@ const ONE_BYTE = new Uint8Array(1);
  */
 export function kernelClock({ dir } = {}) {
   const source = 'kernel-mtime';
-  let fd = null;
-  const open = () => {
-    const parents = dir ? [dir] : ['/dev/shm', tmpdir()];
-    const reasons = [];
-    for (const parent of parents) {
-      try {
-        const d = mkdtempSync(join(parent, 'realsig-clock-'));
-        const path = join(d, 'now');
-        const f = openSync(path, 'wx', 0o600);
-        unlinkSync(path);
-        rmdirSync(d);
-        return f;
-      } catch (e) {
-        reasons.push(`${parent}: ${e.code ?? e.message}`);
-      }
-    }
-    throw new ClockError(`${source}: cannot create a private file to stamp (${reasons.join('; ')})`);
-  };
+  const parents = dir ? [dir] : ['/dev/shm', tmpdir()];
+  const key = parents.join('\0');
   return () => {
-    fd ??= open();
+    let fd = stampFiles.get(key);
+    if (fd === undefined) {
+      fd = openStampFile(parents, source);
+      stampFiles.set(key, fd);
+    }
     try {
       writeSync(fd, ONE_BYTE, 0, 1, 0);
       return fromNanos(fstatSync(fd, { bigint: true }).mtimeNs, source);
     } catch (e) {
+      stampFiles.delete(key); // a fresh file on the next reading
       try {
         closeSync(fd);
       } catch {
-        // already unusable; a fresh file is made on the next reading
+        // already unusable
       }
-      fd = null;
       throw new ClockError(`${source}: ${e.message}`);
     }
   };
+}
+
+// One stamp file per directory list for the whole process, however many clocks and signers
+// use it (each would otherwise hold a descriptor open for its lifetime).
+const stampFiles = new Map();
+
+function openStampFile(parents, source) {
+  const reasons = [];
+  for (const parent of parents) {
+    let d = null;
+    try {
+      d = mkdtempSync(join(parent, 'realsig-clock-'));
+      const path = join(d, 'now');
+      const fd = openSync(path, 'wx', 0o600);
+      unlinkSync(path); // nothing stays on disk; the descriptor keeps the file
+      return fd;
+    } catch (e) {
+      reasons.push(`${parent}: ${e.code ?? e.message}`);
+    } finally {
+      if (d !== null) {
+        try {
+          rmdirSync(d);
+        } catch {
+          // not empty (the unlink failed): left for the OS's temp cleaning
+        }
+      }
+    }
+  }
+  throw new ClockError(`${source}: cannot create a private file to stamp (${reasons.join('; ')})`);
 }
 
 /**

@@ -5,7 +5,7 @@
 // nobody faked.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -141,4 +141,42 @@ test('the default clock fails closed when it has nowhere to stamp, rather than u
     () => signer.sign({ method: 'GET', url: 'https://example.amazonaws.com/', region: 'us-east-1', service: 's' }, { accessKeyId: 'AK', secretAccessKey: 'SK' }),
     (e) => e instanceof ClockError && e.code === 'clock-unavailable' && /cannot create a private file/.test(e.message),
   );
+});
+
+test('awsSdkConfig({ clock }) is the time of every signature and presigned URL, not the SDK\'s', async () => {
+  const { S3Client, GetObjectCommand, ListBucketsCommand } = await import('@aws-sdk/client-s3');
+  const { awsSdkConfig, getSignedUrl } = await import('realsig/aws-sdk');
+  const { fixedClock } = await import('realsig');
+  const when = new Date('2015-08-30T12:36:00Z'); // a time neither clock of this machine shows
+  const s3 = new S3Client({
+    ...awsSdkConfig({ clock: fixedClock(when) }),
+    region: 'us-east-1',
+    endpoint: 'http://127.0.0.1:9',
+    forcePathStyle: true,
+    maxAttempts: 1,
+    credentials: { accessKeyId: AKID, secretAccessKey: SECRET },
+  });
+  // After signing, before sending: the request as it would go out.
+  let signed = null;
+  s3.middlewareStack.add(
+    () => async (args) => {
+      signed = args.request.headers;
+      throw new Error('captured');
+    },
+    { step: 'deserialize', name: 'capture' },
+  );
+  await assert.rejects(s3.send(new ListBucketsCommand({})), /captured/);
+  assert.equal(signed['x-amz-date'], '20150830T123600Z');
+  assert.match(signed.authorization, /Credential=AKIDEXAMPLE\/20150830\/us-east-1\/s3\/aws4_request/);
+  const url = new URL(await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'b', Key: 'k' }), { expiresIn: 60 }));
+  assert.equal(url.searchParams.get('X-Amz-Date'), '20150830T123600Z');
+  assert.equal(url.searchParams.get('X-Amz-Expires'), '60');
+});
+
+test('one stamp file serves every kernel clock', async () => {
+  const { kernelClock } = await import('realsig');
+  const before = readdirSync('/proc/self/fd').length;
+  const readings = Array.from({ length: 50 }, () => kernelClock()).map((clock) => clock());
+  assert.ok(readdirSync('/proc/self/fd').length - before <= 1, 'each clock opened a file of its own');
+  for (const r of readings) assert.ok(Math.abs(Number(r.seconds) * 1000 - Date.now()) < 60_000, `${r.seconds}`);
 });

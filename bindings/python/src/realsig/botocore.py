@@ -11,12 +11,13 @@ What is replaced, in every copy of botocore the process loads (`botocore`, and t
 vendored `awscli.botocore`), now or later:
 
 - the signing time: `compat.get_current_datetime` and every module's imported name for it (SigV4
-  headers, the awscrt signers, presigned URLs, POST policies, S3 Express, the IMDS expiry check); botocore before
-  `get_current_datetime` (before 1.36; Debian 12 ships 1.29, the AWS CLI v2 vendors such a copy)
-  reads `datetime.datetime.utcnow()` in auth, crt.auth (the awscrt signer botocore prefers when
-  awscrt is installed), signers and utils, so those modules get a `datetime`
-  whose `utcnow`/`now` read the clock; the legacy S3 signers' `_get_date` (HmacV1's Date header,
-  SigV2 presigned URLs' Expires);
+  headers, the awscrt signers, presigned URLs, POST policies, S3 Express, the IMDS expiry check,
+  the retry header's ttl); in botocore from before `get_current_datetime` (added in 2025,
+  boto/botocore#3533; Debian 12 ships 1.29, the AWS CLI v2 vendors such a copy), which reads
+  `datetime.datetime.utcnow()`, the modules auth, crt.auth (the awscrt signer botocore prefers
+  when awscrt is installed), signers, utils and endpoint get a `datetime` whose `utcnow`/`now`
+  read the clock; the legacy S3 signers' `_get_date` (HmacV1's Date header, SigV2 presigned
+  URLs' Expires);
 - the expiry clock of refreshable credentials and SSO tokens: `credentials._local_now` and
   `tokens._utc_now`, and the default `time_fetcher` arguments bound to them (the part
   libfaketimefs-botocore patched and the old `realsig.botocore` did not).
@@ -29,7 +30,6 @@ time: it sends nothing signed with a time realsig cannot vouch for, and does not
 
 import datetime as _dt
 import importlib.abc
-import importlib.util
 import sys
 import threading
 import types
@@ -38,9 +38,9 @@ from email.utils import formatdate
 from . import clocks as _clocks
 from .errors import ClockError, ClockUnavailable
 
-# The copies of botocore a process may hold; the AWS CLI v1 (1.44+) and v2 vendor theirs.
+# The copies of botocore a process may hold: the AWS CLI v2, and v1 (1.46 here), vendor theirs.
 _PACKAGES = ("botocore", "awscli.botocore")
-_MODULES = ("compat", "auth", "crt.auth", "signers", "utils", "credentials", "tokens")
+_MODULES = ("compat", "auth", "crt.auth", "signers", "utils", "endpoint", "credentials", "tokens")
 _TARGETS = frozenset(f"{p}.{m}" for p in _PACKAGES for m in _MODULES)
 
 _lock = threading.RLock()
@@ -154,7 +154,7 @@ class _DatetimeType(type):
 
 
 class _RealDatetime(_dt.datetime, metaclass=_DatetimeType):
-    """datetime.datetime whose utcnow() and now() read realsig's clock (for botocore < 1.36)."""
+    """datetime.datetime whose utcnow() and now() read realsig's clock (botocore before get_current_datetime)."""
 
     @classmethod
     def utcnow(cls):
@@ -212,7 +212,9 @@ def _apply(module):
     current = getattr(module, "get_current_datetime", None)
     if current is not None and current is not get_current_datetime:
         _replace(module, "get_current_datetime", get_current_datetime)
-    elif current is None and short in ("auth", "signers", "utils") and isinstance(getattr(module, "datetime", None), types.ModuleType):
+    elif current is None and short in ("auth", "signers", "utils", "endpoint") and isinstance(
+        getattr(module, "datetime", None), types.ModuleType
+    ):
         _replace(module, "datetime", _DATETIME)  # botocore before get_current_datetime
     if short == "auth":
         for name, method in (("HmacV1Auth", _header_date), ("HmacV1QueryAuth", _query_expires)):
