@@ -24,7 +24,6 @@ from .errors import (
     InvalidUrl,
     SignError,
 )
-from .sntp import ntp
 
 _SIGNER_NAMES = (
     "ChunkedUpload", "Credentials", "MessageSigner", "Signed", "SignedForm", "Signer",
@@ -47,8 +46,13 @@ def __getattr__(name):  # PEP 562: realsig.Signer etc. import realsig.signer (an
         value = getattr(signer, name)
         globals()[name] = value
         return value
+    if name == "ntp":  # realsig.sntp (sockets, secrets) only when asked for
+        from .sntp import ntp
+
+        globals()["ntp"] = ntp
+        return ntp
     raise AttributeError(f"module 'realsig' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_SIGNER_NAMES))
+    return sorted(set(globals()) | set(_SIGNER_NAMES) | {"ntp"})

@@ -21,8 +21,20 @@ import re
 import threading
 import time
 
-from . import _raw
 from .errors import ClockError
+
+
+class _LazyRaw:
+    """realsig._raw (ctypes) on first use: the REALSIG_BOTOCORE hook imports this module at
+    every interpreter start, and ctypes alone costs about 10 ms there."""
+
+    def __getattr__(self, name):
+        from . import _raw as module
+
+        return getattr(module, name)
+
+
+_raw = _LazyRaw()
 
 NS_PER_S = 1_000_000_000
 REALTIME_ENV = "FAKETIME_REALTIME_FILE"
