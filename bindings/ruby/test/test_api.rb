@@ -147,7 +147,7 @@ class TestApi < Minitest::Test
   end
 
   def test_the_exported_api
-    assert_equal %i[chunked_upload clock credential_fetches event_stream post_policy presign sign sign_details],
+    assert_equal %i[chunked_upload clock credential_fetches credentials event_stream post_policy presign sign sign_details],
                  (Realsig::Signer.public_instance_methods(false) - [:inspect]).sort
     assert_equal %i[chain default fixed ntp parse raw realtime_file system], (Realsig::Clock.singleton_methods(false)).sort
     assert_equal %i[default_signer presign sign], Realsig.singleton_methods(false).sort

@@ -44,6 +44,13 @@ class TestEcsUploads < Minitest::Test
     end
     assert_empty failures.map(&:last), "uploads that failed"
     assert_equal 1, signer.credential_fetches, "the cache asks the endpoint once for an hour's credentials"
+    # The cache's credentials, as Signer#credentials hands them to other code (the aws-sdk adapter).
+    cached = signer.credentials
+    assert_equal [TestSupport::AKID, TestSupport::SECRET, "ecs-session-token"],
+                 [cached.access_key_id, cached.secret_access_key, cached.session_token]
+    assert_in_delta Time.now + 3600, cached.expiration, 5
+    refute_includes cached.inspect, TestSupport::SECRET
+    assert_equal 1, signer.credential_fetches, "handing them out is not a fetch"
     assert_equal 1, @ecs.requests
     assert_equal 0, @ecs.throttled
     # s3s-fs stored exactly what was sent; read a sample back through signed GETs.
