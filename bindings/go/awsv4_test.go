@@ -135,8 +135,13 @@ func TestAWSSDKv2AgainstAServer2DaysAhead(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("PUT through the Transport: %d", resp.StatusCode)
 	}
-	if resp, err := http.DefaultClient.Get(endpoint + "/sdk/via-transport.txt"); err != nil || resp.StatusCode != 403 {
-		t.Fatalf("an unsigned GET must be refused (the server checks): %v %v", resp, err)
+	resp, err = http.DefaultClient.Get(endpoint + "/sdk/via-transport.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("an unsigned GET must be refused (the server checks): %d", resp.StatusCode)
 	}
 }
 

@@ -134,7 +134,7 @@ test('the default clock under libfaketime is the real time, never the faked one'
   assert.ok(got.date.startsWith(expected), `signed with ${got.date}, not the real date ${expected}`);
 });
 
-test('the default clock fails closed when it has nowhere to stamp, rather than use Date.now()', async () => {
+test('the kernel clock (the default\'s source) fails closed when it has nowhere to stamp, rather than use Date.now()', async () => {
   const { Signer, kernelClock, ClockError } = await import('realsig');
   const signer = new Signer({ clock: kernelClock({ dir: '/nonexistent/realsig' }) });
   assert.throws(
