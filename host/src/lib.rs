@@ -28,6 +28,7 @@ pub mod cache;
 pub mod chunked;
 pub mod clock;
 pub mod credentials;
+pub mod files;
 pub mod plugin;
 mod real_time;
 mod signer;

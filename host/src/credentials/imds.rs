@@ -5,12 +5,15 @@ use std::time::Duration;
 use super::{CredentialsError, JsonCredentials, ProvideCredentials, Provided, env_nonempty, http_agent};
 
 const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
+/// How long each of the three requests may take. Off EC2 nothing answers, so it is short.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// IMDSv2 at `$AWS_EC2_METADATA_SERVICE_ENDPOINT` (default `http://169.254.169.254`);
 /// off when `AWS_EC2_METADATA_DISABLED=true`.
 #[derive(Debug, Clone)]
 pub struct ImdsProvider {
     endpoint: Option<String>,
+    timeout: Duration,
 }
 
 impl ImdsProvider {
@@ -23,7 +26,16 @@ impl ImdsProvider {
                 .trim_end_matches('/')
                 .to_owned()
         });
-        Self { endpoint }
+        Self {
+            endpoint,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// How long each request may take (default [`DEFAULT_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 }
 
@@ -37,7 +49,7 @@ impl ProvideCredentials for ImdsProvider {
         };
         // Off EC2 nothing answers: a short timeout, and "not configured" so the chain's
         // final message lists it instead of stopping on it.
-        let agent = http_agent(Duration::from_secs(1));
+        let agent = http_agent(self.timeout);
         let not_here = |e: ureq::Error| CredentialsError::NotConfigured {
             provider: "imds".into(),
             reason: format!("no instance metadata service at {endpoint} ({e})"),

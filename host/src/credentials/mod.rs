@@ -94,7 +94,19 @@ pub enum CredentialsError {
     /// The real time is needed to judge expiry and there is none.
     #[error("cannot judge credential expiry: {0}")]
     Clock(String),
+    /// The provider handed out credentials whose `Expiration` has passed, by the real time.
+    #[error("{provider}: the credentials it gave expired at {} (the real time is {})", rfc3339(*.expired_at), rfc3339(*.now))]
+    Expired {
+        /// The provider.
+        provider: String,
+        /// Their `Expiration`.
+        expired_at: SystemTime,
+        /// The real time they were judged by.
+        now: SystemTime,
+    },
 }
+
+use crate::clock::rfc3339;
 
 /// A source of credentials.
 pub trait ProvideCredentials: Send + Sync + 'static {
@@ -163,16 +175,27 @@ impl ProvideCredentials for ProviderChain {
 /// the command line (`profile`) comes first and skips the environment's keys, as the AWS
 /// CLI's `--profile` does.
 pub fn default_chain(profile: Option<&str>) -> ProviderChain {
+    default_chain_within(profile, None)
+}
+
+/// [`default_chain`], with every wait (a `credential_process`, each endpoint fetch) cut to
+/// at most `limit` when given: what the CLI's `--max-time` does.
+pub fn default_chain_within(profile: Option<&str>, limit: Option<Duration>) -> ProviderChain {
+    let cap = |default: Duration| limit.map_or(default, |l| l.min(default));
+    let profile_provider =
+        |name: Option<String>| ProfileProvider::new(name).process_timeout(cap(profile::DEFAULT_PROCESS_TIMEOUT));
     let mut providers: Vec<Box<dyn ProvideCredentials>> = Vec::new();
     match profile {
-        Some(name) => providers.push(Box::new(ProfileProvider::new(Some(name.to_owned())))),
+        Some(name) => providers.push(Box::new(profile_provider(Some(name.to_owned())))),
         None => {
             providers.push(Box::new(EnvProvider));
-            providers.push(Box::new(ProfileProvider::new(env_nonempty("AWS_PROFILE"))));
+            providers.push(Box::new(profile_provider(env_nonempty("AWS_PROFILE"))));
         }
     }
-    providers.push(Box::new(EcsProvider::from_env()));
-    providers.push(Box::new(ImdsProvider::from_env()));
+    providers.push(Box::new(
+        EcsProvider::from_env().timeout(cap(container::DEFAULT_TIMEOUT)),
+    ));
+    providers.push(Box::new(ImdsProvider::from_env().timeout(cap(imds::DEFAULT_TIMEOUT))));
     ProviderChain::new(providers)
 }
 
@@ -266,6 +289,11 @@ impl CredentialsCache {
         let fetched = self.provider.provide();
         let mut state = self.lock();
         match fetched {
+            Ok(provided) if provided.expiration.is_some_and(|exp| exp <= now) => Err(CredentialsError::Expired {
+                provider: provided.provider,
+                expired_at: provided.expiration.unwrap_or(now),
+                now,
+            }),
             Ok(provided) => {
                 state.current = Some(provided.clone());
                 state.retry_after = Some(now + MIN_REFRESH_INTERVAL);
@@ -358,9 +386,11 @@ impl JsonCredentials {
 }
 
 /// One blocking HTTP agent for the credential endpoints: short timeouts, statuses as values.
+/// No redirects: a redirect is reported, never followed (it would carry the token elsewhere).
 pub(crate) fn http_agent(timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
+        .max_redirects(0)
         .http_status_as_error(false)
         .build()
         .into()
@@ -369,6 +399,8 @@ pub(crate) fn http_agent(timeout: Duration) -> ureq::Agent {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU64, Ordering};
+
+    use std::time::UNIX_EPOCH;
 
     use super::*;
     use crate::clock::{Reading, TimeError};
@@ -508,6 +540,33 @@ mod tests {
             cache.credentials(),
             Err(CredentialsError::Throttled { status: 429, .. })
         ));
+    }
+
+    /// A provider that hands out credentials already expired by the real time is refused,
+    /// naming it and both times; the process clock (which might call them valid) is not asked.
+    #[test]
+    fn credentials_expired_on_arrival_are_refused() {
+        let clock = Arc::new(Hand(Mutex::new(UNIX_EPOCH + Duration::from_secs(1_800_000_000))));
+        struct Stale;
+        impl ProvideCredentials for Stale {
+            fn provide(&self) -> Result<Provided, CredentialsError> {
+                Ok(Provided {
+                    credentials: Credentials::new("AKIDSTALE", "secret", Some("token".into())),
+                    expiration: Some(UNIX_EPOCH + Duration::from_secs(1_799_999_000)),
+                    provider: "container".into(),
+                })
+            }
+            fn name(&self) -> &str {
+                "container"
+            }
+        }
+        let cache = CredentialsCache::new(Stale, clock);
+        let e = cache.credentials().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "container: the credentials it gave expired at 2027-01-15T07:43:20Z (the real time is 2027-01-15T08:00:00Z)"
+        );
+        assert!(!e.to_string().contains("secret"));
     }
 
     #[test]

@@ -1,12 +1,20 @@
 //! The shared files: `~/.aws/credentials` and `~/.aws/config` (or `$AWS_SHARED_CREDENTIALS_FILE`
 //! and `$AWS_CONFIG_FILE`), static keys and `credential_process`.
 
+use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
 
 use ini::{Ini, ParseOption};
 
 use super::{CredentialsError, JsonCredentials, ProvideCredentials, Provided, env_nonempty};
+use crate::clock::raw::monotonic;
+use crate::files;
 use crate::signer::Credentials;
 
 fn aws_dir_file(env: &str, name: &str) -> Option<PathBuf> {
@@ -23,23 +31,30 @@ fn config_file() -> Option<PathBuf> {
     aws_dir_file("AWS_CONFIG_FILE", "config")
 }
 
-/// Loads an AWS-style INI file; a missing file is empty.
+/// Largest shared credentials or config file read (hundreds of profiles fit in a few KiB).
+const MAX_SHARED_FILE: u64 = 4 << 20;
+
+/// Loads an AWS-style INI file; a missing file is empty. A FIFO, a device or an oversized
+/// file is an error, never a hang ([`crate::files`]).
 fn load(path: &Option<PathBuf>, provider: &str) -> Result<Option<Ini>, CredentialsError> {
     let Some(path) = path else { return Ok(None) };
-    if !path.exists() {
-        return Ok(None);
-    }
+    let invalid = |reason: String| CredentialsError::Invalid {
+        provider: provider.into(),
+        reason,
+    };
+    let text = match files::read_capped_string(path, MAX_SHARED_FILE) {
+        Ok(text) => text,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(invalid(e.to_string())),
+    };
     let options = ParseOption {
         enabled_quote: false,
         enabled_escape: false,
         ..ParseOption::default()
     };
-    Ini::load_from_file_opt(path, options)
+    Ini::load_from_str_opt(&text, options)
         .map(Some)
-        .map_err(|e| CredentialsError::Invalid {
-            provider: provider.into(),
-            reason: format!("cannot read {}: {e}", path.display()),
-        })
+        .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))
 }
 
 /// A profile's keys, credentials file first (it wins), then the config file.
@@ -87,6 +102,7 @@ pub struct ProfileProvider {
     profile: String,
     explicit: bool,
     name: String,
+    process_timeout: Duration,
 }
 
 impl ProfileProvider {
@@ -99,7 +115,14 @@ impl ProfileProvider {
             name: format!("profile {profile}"),
             profile,
             explicit,
+            process_timeout: DEFAULT_PROCESS_TIMEOUT,
         }
+    }
+
+    /// How long a `credential_process` may run (default [`DEFAULT_PROCESS_TIMEOUT`]).
+    pub fn process_timeout(mut self, timeout: Duration) -> Self {
+        self.process_timeout = timeout;
+        self
     }
 }
 
@@ -142,7 +165,7 @@ impl ProvideCredentials for ProfileProvider {
             });
         }
         if let Some(command) = get("credential_process") {
-            return run_process(&self.name, &command);
+            return run_process(&self.name, &command, self.process_timeout);
         }
         let unsupported = ["role_arn", "sso_session", "sso_start_url", "web_identity_token_file"];
         if let Some(key) = unsupported.iter().find(|k| get(k).is_some()) {
@@ -159,24 +182,88 @@ impl ProvideCredentials for ProfileProvider {
     }
 }
 
-/// Runs a `credential_process` command (through `sh -c`, as the AWS CLI does on Unix).
-fn run_process(profile: &str, command: &str) -> Result<Provided, CredentialsError> {
+/// How long a `credential_process` may run before it is killed (a helper that waits for
+/// a browser login can take a while; one that never exits must not hang the caller).
+pub const DEFAULT_PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest `credential_process` output accepted (the JSON is a few KiB).
+const MAX_PROCESS_OUTPUT: u64 = 1 << 20;
+
+/// Runs a `credential_process` command (through `sh -c`, as the AWS CLI does on Unix), in
+/// a process group of its own, for at most `timeout`: then the whole group is killed
+/// (SIGKILL), so a helper's children cannot keep its stdout open either.
+fn run_process(profile: &str, command: &str, timeout: Duration) -> Result<Provided, CredentialsError> {
     let provider = format!("{profile} credential_process");
-    let mut output = Command::new("sh")
+    let unavailable = |reason: String| CredentialsError::Unavailable {
+        provider: provider.clone(),
+        reason,
+    };
+    let started = monotonic();
+    let mut child = Command::new("sh")
         .arg("-c")
         .arg(command)
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit()) // the helper's own messages, for the user
-        .output()
-        .map_err(|e| CredentialsError::Unavailable {
-            provider: provider.clone(),
-            reason: format!("cannot run it: {e}"),
-        })?;
-    if !output.status.success() {
-        return Err(CredentialsError::Unavailable {
+        .process_group(0)
+        .spawn()
+        .map_err(|e| unavailable(format!("cannot run it: {e}")))?;
+    let group = rustix::process::Pid::from_child(&child);
+    let kill_group = || {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    };
+    // The output is read on a thread, so the wait below can time out.
+    let Some(mut stdout) = child.stdout.take() else {
+        kill_group();
+        return Err(unavailable("its output pipe was not set up (unreachable)".into()));
+    };
+    let (sent, output) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Zeroizing::new(Vec::new());
+        let result = (&mut stdout)
+            .take(MAX_PROCESS_OUTPUT + 1)
+            .read_to_end(&mut bytes)
+            .map(|_| bytes);
+        let _ = sent.send(result);
+    });
+    let left = || timeout.saturating_sub(monotonic().saturating_sub(started));
+    let output = match output.recv_timeout(left()) {
+        Ok(result) => result,
+        Err(_) => {
+            kill_group();
+            let _ = child.wait();
+            return Err(unavailable(format!(
+                "it did not finish within {} s; killed it and its process group",
+                timeout.as_secs_f64()
+            )));
+        }
+    };
+    if output.as_ref().is_ok_and(|o| o.len() as u64 > MAX_PROCESS_OUTPUT) {
+        // It may be blocked writing the rest: nothing more will be read.
+        kill_group();
+        let _ = child.wait();
+        return Err(CredentialsError::Invalid {
             provider,
-            reason: format!("it exited with {}", output.status),
+            reason: format!("its output is larger than {}", files::human_size(MAX_PROCESS_OUTPUT)),
         });
+    }
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if left().is_zero() => {
+                kill_group();
+                let _ = child.wait();
+                return Err(unavailable(format!(
+                    "it closed its output but did not exit within {} s; killed it and its process group",
+                    timeout.as_secs_f64()
+                )));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(unavailable(format!("cannot wait for it: {e}"))),
+        }
+    };
+    let stdout = output.map_err(|e| unavailable(format!("cannot read its output: {e}")))?;
+    if !status.success() {
+        return Err(unavailable(format!("it exited with {status}")));
     }
     // Version 1 is the only one defined; the rest is the same JSON as ECS.
     #[derive(serde::Deserialize)]
@@ -184,7 +271,7 @@ fn run_process(profile: &str, command: &str) -> Result<Provided, CredentialsErro
         #[serde(rename = "Version")]
         version: Option<u64>,
     }
-    if let Ok(Version { version: Some(v) }) = serde_json::from_slice(&output.stdout)
+    if let Ok(Version { version: Some(v) }) = serde_json::from_slice(&stdout)
         && v != 1
     {
         return Err(CredentialsError::Invalid {
@@ -192,6 +279,5 @@ fn run_process(profile: &str, command: &str) -> Result<Provided, CredentialsErro
             reason: format!("output has Version {v}; only 1 is defined"),
         });
     }
-    let stdout = zeroize::Zeroizing::new(std::mem::take(&mut output.stdout)); // holds the secret
     JsonCredentials::parse(&provider, &stdout)
 }
