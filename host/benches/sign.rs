@@ -112,6 +112,7 @@ fn main() {
 
     sigv4a(&mut c, &signer, &creds, &vanilla, &identity);
     chunked(&mut c, &signer, &creds);
+    realtime_file(&mut c);
     c.final_summary();
 
     let component = mean_ns("get-vanilla/component");
@@ -144,6 +145,34 @@ fn main() {
             println!("throughput chunked {variant} / sha256sum = {r:.3} (target >= 0.8)");
         }
     }
+    if let (Some(worker), Some(inline)) = (mean_ns("realtime-file/source"), mean_ns("realtime-file/inline-read")) {
+        println!(
+            "realtime file: {worker:.0} ns a reading through its deadline thread, {inline:.0} ns read inline ({:.0} ns for the deadline)",
+            worker - inline
+        );
+    }
+}
+
+/// The realtime file: a reading through the source (its read runs on a helper thread with a
+/// deadline, so a wedged FUSE file cannot hold the signer) against the same open, read and
+/// parse done inline, as the source did before it had the thread.
+fn realtime_file(c: &mut Criterion) {
+    use realsig::TimeSource;
+    use realsig::clock::realtime_file::{RealtimeFile, parse};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("realtime");
+    std::fs::write(&path, "1795341747.123456789").expect("write");
+    let source = RealtimeFile::new(&path).allow_static(true);
+    source.now().expect("reads");
+    let mut g = c.benchmark_group("realtime-file");
+    g.bench_function("source", |b| b.iter(|| black_box(source.now().expect("reads"))));
+    g.bench_function("inline-read", |b| {
+        b.iter(|| {
+            let bytes = realsig::files::read_capped(&path, 256).expect("reads");
+            black_box(parse(std::str::from_utf8(&bytes).expect("utf-8")).expect("parses"))
+        })
+    });
+    g.finish();
 }
 
 /// SigV4a get-vanilla: the component (warm instance, derived key pair cached in it), the first

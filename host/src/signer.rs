@@ -243,10 +243,19 @@ pub struct Signed {
     pub string_to_sign: Option<String>,
 }
 
+/// A time a component returned, checked: a hostile plugin's `u64::MAX` seconds would
+/// overflow `SystemTime` (a panic) if added unchecked.
+fn component_time(seconds: u64, nanoseconds: u32) -> Result<SystemTime, Error> {
+    UNIX_EPOCH
+        .checked_add(Duration::new(seconds, nanoseconds.min(999_999_999)))
+        .filter(|t| crate::clock::rfc3339(*t) != "(a time out of range)")
+        .ok_or_else(|| Error::InvalidComponent(format!("it returned a time out of range ({seconds} s since 1970)")))
+}
+
 impl Signed {
-    fn from_wit(s: wit::SignedRequest) -> Self {
-        let t = s.signing_time;
-        Self {
+    fn from_wit(s: wit::SignedRequest) -> Result<Self, Error> {
+        let signing_time = component_time(s.signing_time.seconds, s.signing_time.nanoseconds)?;
+        Ok(Self {
             headers: s
                 .headers
                 .into_iter()
@@ -258,10 +267,10 @@ impl Signed {
                 .collect(),
             url: s.url,
             signature: s.signature,
-            signing_time: UNIX_EPOCH + Duration::new(t.seconds, t.nanoseconds.min(999_999_999)),
+            signing_time,
             canonical_request: s.canonical_request,
             string_to_sign: s.string_to_sign,
-        }
+        })
     }
 
     /// The value of the `authorization` header, in header placement.
@@ -503,7 +512,7 @@ impl Signer {
                 .realsig_sigv4_signer()
                 .call_sign(&mut p.store, request, &credentials.0)
         })
-        .and_then(|r| r.map(Signed::from_wit).map_err(Error::Rejected))
+        .and_then(|r| r.map_err(Error::Rejected).and_then(Signed::from_wit))
     }
 
     /// Signs `request` with SigV4a (`AWS4-ECDSA-P256-SHA256`) at the time the signer's
@@ -514,7 +523,7 @@ impl Signer {
                 .realsig_sigv4_signer()
                 .call_sign_sigv4a(&mut p.store, request, &credentials.0)
         })
-        .and_then(|r| r.map(Signed::from_wit).map_err(Error::Rejected))
+        .and_then(|r| r.map_err(Error::Rejected).and_then(Signed::from_wit))
     }
 
     /// Builds and signs an S3 POST policy at the time the signer's clock gives.
@@ -547,7 +556,7 @@ impl Signer {
             pooled: Some(pooled),
             resource,
         };
-        Ok((Signed::from_wit(signed), chunks))
+        Ok((Signed::from_wit(signed)?, chunks))
     }
 
     /// A signer for the messages of an event stream whose request was signed with
@@ -793,7 +802,7 @@ impl MessageSigner {
                 .call_sign_message(&mut p.store, resource, &hex, &credentials.0)
         })?;
         Ok(MessageSignature {
-            date: UNIX_EPOCH + Duration::from_secs(out.date.seconds),
+            date: component_time(out.date.seconds, 0)?,
             signature: out.signature,
         })
     }

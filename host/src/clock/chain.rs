@@ -13,6 +13,14 @@ pub struct Chain {
     sources: Vec<Arc<dyn TimeSource>>,
     name: String,
     drift: Option<DriftWatch>,
+    skip: Option<SkipWatch>,
+}
+
+/// Reports sources passed over for a later one (a FIFO, a stale file, a silent server).
+struct SkipWatch {
+    report: Box<dyn Fn(&str) + Send + Sync>,
+    /// The last report, so a long run says each distinct reason once.
+    last: std::sync::Mutex<String>,
 }
 
 struct DriftWatch {
@@ -67,6 +75,7 @@ impl Chain {
             sources,
             name,
             drift: None,
+            skip: None,
         }
     }
 
@@ -94,6 +103,16 @@ impl Chain {
             threshold,
             warn: Box::new(warn),
             warned: AtomicBool::new(false),
+        });
+        self
+    }
+
+    /// Calls `report` with the reasons when sources failed and a later one answered: the
+    /// chain moved on, and says why (once per distinct reason).
+    pub fn report_skips(mut self, report: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.skip = Some(SkipWatch {
+            report: Box::new(report),
+            last: std::sync::Mutex::default(),
         });
         self
     }
@@ -127,6 +146,14 @@ impl TimeSource for Chain {
         for source in &self.sources {
             match source.now() {
                 Ok(reading) => {
+                    if let Some(skip) = self.skip.as_ref().filter(|_| !tried.is_empty()) {
+                        let message = format!("skipped {}; using {}", tried.join("; "), reading.source);
+                        let mut last = skip.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        if *last != message {
+                            (skip.report)(&message);
+                            *last = message;
+                        }
+                    }
                     self.watch(&reading);
                     return Ok(reading);
                 }
@@ -169,6 +196,18 @@ mod tests {
         let reading = chain.now().expect("fixed answers");
         assert_eq!((reading.time, &*reading.source), (t, "fixed"));
         assert_eq!(chain.survey().len(), 3);
+    }
+
+    #[test]
+    fn a_skipped_source_is_reported_once_with_its_reason() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let chain = Chain::new(vec![Arc::new(NoClock("it is a FIFO".into())), Arc::new(FixedClock(t))])
+            .report_skips(move |m| sink.lock().unwrap().push(m.to_owned()));
+        chain.now().unwrap();
+        chain.now().unwrap();
+        assert_eq!(*seen.lock().unwrap(), ["skipped none: it is a FIFO; using fixed"]);
     }
 
     #[test]

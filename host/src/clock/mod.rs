@@ -180,6 +180,19 @@ impl TimeSource for NoClock {
     }
 }
 
+/// `t` as RFC 3339 text, e.g. `2026-12-01T18:00:00.5Z`; never panics (a time outside years
+/// 1..9999, which no checked source produces, shows as `(a time out of range)`).
+pub fn rfc3339(t: SystemTime) -> String {
+    let nanos = match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => i128::try_from(after.as_nanos()).unwrap_or(i128::MAX),
+        Err(before) => i128::try_from(before.duration().as_nanos()).map_or(i128::MIN, |n| -n),
+    };
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| "(a time out of range)".into())
+}
+
 /// `3d 0h 0m 2.5s`-style text for an offset's size (the sign is the caller's business).
 pub fn human_duration(d: Duration) -> String {
     let d = d.saturating_add(Duration::from_micros(500)); // to the nearest millisecond

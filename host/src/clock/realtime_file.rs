@@ -13,18 +13,28 @@
 
 use std::fmt;
 use std::io::Read;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::raw::monotonic;
 use super::{Reading, TimeError, TimeSource};
+use crate::files;
 
 /// The environment variable the libfaketimefs botocore patch reads the path from.
 pub const ENV_VAR: &str = "FAKETIME_REALTIME_FILE";
 
 /// Largest file accepted; a realtime value is a few dozen bytes.
 const MAX_LEN: u64 = 256;
+/// The latest time a value may name: 9999-12-31T23:59:59Z, the last second RFC 3339 (and
+/// so a signature's timestamp) can write.
+pub const MAX_SECS: u64 = 253_402_300_799;
+/// How long one read of the file may take by default (a live libfaketimefs answers in
+/// microseconds; a wedged FUSE daemon never does).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Slack for reading the file and the clock at slightly different moments.
 const READ_SLACK: Duration = Duration::from_millis(5);
 /// How far the file and the monotonic clock may legitimately diverge (NTP slews the kernel
@@ -46,6 +56,11 @@ pub struct FileTime {
 }
 
 impl FileTime {
+    /// The value as a time: never overflows, since [`parse`] caps the seconds at [`MAX_SECS`].
+    pub fn time(self) -> Option<SystemTime> {
+        UNIX_EPOCH.checked_add(self.since_epoch)
+    }
+
     /// The smallest step the value can show.
     pub fn resolution(self) -> Duration {
         if self.has_fraction {
@@ -64,7 +79,7 @@ pub enum ParseError {
     Empty,
     /// Not `digits[.digits]` with optional surrounding whitespace; holds the start of the text.
     Malformed(String),
-    /// More seconds than a `u64` holds.
+    /// Later than [`MAX_SECS`] (9999-12-31T23:59:59Z).
     OutOfRange,
 }
 
@@ -73,7 +88,7 @@ impl fmt::Display for ParseError {
         match self {
             Self::Empty => f.write_str("the file is empty"),
             Self::Malformed(start) => write!(f, "expected Unix seconds like 1795341747.123456, found {start:?}"),
-            Self::OutOfRange => f.write_str("the number of seconds is out of range"),
+            Self::OutOfRange => f.write_str("the number of seconds is out of range (after 9999-12-31T23:59:59Z)"),
         }
     }
 }
@@ -81,7 +96,8 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 /// Parses `\s*\d+(\.\d+)?\s*` exactly: integer seconds, an optional fraction truncated to
-/// nanoseconds (never through a float, which would lose the last digits).
+/// nanoseconds (never through a float, which would lose the last digits). Seconds past
+/// [`MAX_SECS`] are [`ParseError::OutOfRange`], so every parsed value is a valid time.
 pub fn parse(text: &str) -> Result<FileTime, ParseError> {
     let trimmed = text.trim_matches(|c: char| c.is_ascii_whitespace());
     if trimmed.is_empty() {
@@ -96,7 +112,11 @@ pub fn parse(text: &str) -> Result<FileTime, ParseError> {
     if !all_digits(whole) || fraction.is_some_and(|f| !all_digits(f)) {
         return Err(malformed());
     }
-    let secs: u64 = whole.parse().map_err(|_| ParseError::OutOfRange)?;
+    let secs: u64 = whole
+        .parse()
+        .ok()
+        .filter(|&s| s <= MAX_SECS)
+        .ok_or(ParseError::OutOfRange)?;
     let nanos = fraction.map_or(0, |f| {
         // Digits beyond the ninth are below a nanosecond: truncate, pad the rest.
         f.bytes()
@@ -180,12 +200,38 @@ impl Freshness {
 }
 
 /// libfaketimefs's realtime file as a [`TimeSource`].
-#[derive(Debug)]
+///
+/// Reads run on a helper thread of this source's own and are waited for at most
+/// [`Self::timeout`]: a FUSE file whose daemon hangs makes this source fail (and a chain
+/// move on), never the signer wait. While such a read has not returned, later calls fail at
+/// once instead of queueing behind it. The file must be a regular file or a FIFO (see
+/// `read_sample`); a FIFO is waited for on that thread only.
 pub struct RealtimeFile {
     path: PathBuf,
     name: Arc<str>,
     allow_static: bool,
+    timeout: Duration,
     freshness: Mutex<Freshness>,
+    reader: OnceLock<Reader>,
+}
+
+impl fmt::Debug for RealtimeFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RealtimeFile")
+            .field("path", &self.path)
+            .field("allow_static", &self.allow_static)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+type Reply = mpsc::SyncSender<Result<Sample, TimeError>>;
+
+/// The helper thread's end: requests in, and when the read in progress started.
+struct Reader {
+    requests: mpsc::Sender<Reply>,
+    /// [`monotonic`] in nanoseconds when the current read began; 0 when idle.
+    busy_since: Arc<AtomicU64>,
 }
 
 impl RealtimeFile {
@@ -196,7 +242,9 @@ impl RealtimeFile {
             name: format!("faketimefs:{}", path.display()).into(),
             path,
             allow_static: false,
+            timeout: DEFAULT_TIMEOUT,
             freshness: Mutex::default(),
+            reader: OnceLock::new(),
         }
     }
 
@@ -215,38 +263,80 @@ impl RealtimeFile {
         self
     }
 
+    /// The most one read of the file may take (default [`DEFAULT_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn read(&self) -> Result<Sample, TimeError> {
-        let err = |reason: String| TimeError::new(&*self.name, reason);
-        let opened = monotonic();
-        let mut text = String::new();
-        std::fs::File::open(&self.path)
-            .and_then(|f| f.take(MAX_LEN + 1).read_to_string(&mut text))
-            .map_err(|e| err(format!("cannot read the file: {e}")))?;
-        if text.len() as u64 > MAX_LEN {
-            return Err(err(format!(
-                "the file is longer than {MAX_LEN} bytes; not a realtime value"
-            )));
-        }
-        let value = parse(&text).map_err(|e| err(e.to_string()).with_cause(e))?;
-        Ok(Sample {
-            opened,
-            mono: monotonic(),
-            value,
-        })
+    fn err(&self, reason: String) -> TimeError {
+        TimeError::new(&*self.name, reason)
     }
 
-    fn reading(&self, sample: Sample, uncertainty: Option<Duration>) -> Reading {
-        Reading {
-            time: UNIX_EPOCH + sample.value.since_epoch,
+    fn reader(&self) -> Result<&Reader, TimeError> {
+        if let Some(reader) = self.reader.get() {
+            return Ok(reader);
+        }
+        let (requests, incoming) = mpsc::channel::<Reply>();
+        let busy_since = Arc::new(AtomicU64::new(0));
+        let (path, name, busy) = (self.path.clone(), Arc::clone(&self.name), Arc::clone(&busy_since));
+        std::thread::Builder::new()
+            .name("realsig-realtime-file".into())
+            .spawn(move || {
+                // Ends when the source (the only sender) is dropped.
+                for reply in incoming {
+                    busy.store(monotonic().as_nanos().max(1) as u64, Ordering::SeqCst);
+                    let sample = read_sample(&path, &name);
+                    busy.store(0, Ordering::SeqCst);
+                    let _ = reply.send(sample); // the caller may have stopped waiting
+                }
+            })
+            .map_err(|e| self.err(format!("cannot start its reader thread: {e}")))?;
+        // Two first calls may race to start a reader; the loser's thread ends at once.
+        Ok(self.reader.get_or_init(|| Reader { requests, busy_since }))
+    }
+
+    /// One read, waited for at most [`Self::timeout`].
+    fn read(&self) -> Result<Sample, TimeError> {
+        let reader = self.reader()?;
+        let since = reader.busy_since.load(Ordering::SeqCst);
+        let busy_for = monotonic().saturating_sub(Duration::from_nanos(since));
+        if since != 0 && busy_for > self.timeout {
+            return Err(self.err(format!(
+                "a read of the file has not returned for {} ms (a FIFO nothing writes to, or a wedged FUSE mount)",
+                busy_for.as_millis()
+            )));
+        }
+        let (reply, answer) = mpsc::sync_channel(1);
+        reader
+            .requests
+            .send(reply)
+            .map_err(|_| self.err("its reader thread has ended".into()))?;
+        match answer.recv_timeout(self.timeout) {
+            Ok(sample) => sample,
+            Err(RecvTimeoutError::Timeout) => Err(self.err(format!(
+                "no answer from the file within {} ms (a FIFO nothing writes to, or a wedged FUSE mount)",
+                self.timeout.as_millis()
+            ))),
+            Err(RecvTimeoutError::Disconnected) => Err(self.err("its reader thread has ended".into())),
+        }
+    }
+
+    fn reading(&self, sample: Sample, uncertainty: Option<Duration>) -> Result<Reading, TimeError> {
+        Ok(Reading {
+            time: sample
+                .value
+                .time()
+                .ok_or_else(|| self.err(ParseError::OutOfRange.to_string()))?,
             uncertainty,
             source: Arc::clone(&self.name),
             trusted: true,
-        }
+        })
     }
 
     /// Reads again until the value moves (or the probe window ends).
@@ -266,23 +356,63 @@ impl RealtimeFile {
     }
 }
 
+/// One read of the file at `path`, bracketed by the monotonic clock (on the reader thread).
+///
+/// A regular file (libfaketimefs's FUSE file, a snapshot), or a FIFO whose writer computes the
+/// value for each reader, as the FUSE file does on each read (the tests emulate it so). The
+/// file's type is learnt from an open that never waits; a FIFO is then opened again, blocking
+/// this thread (never the caller, which waits at most the source's deadline) until a writer
+/// gives its value. Anything else (a device, a socket, a directory) is refused.
+fn read_sample(path: &Path, name: &str) -> Result<Sample, TimeError> {
+    let err = |reason: String| TimeError::new(name, reason);
+    let cannot = |e: std::io::Error| err(format!("cannot read the file: {e}"));
+    let opened = monotonic();
+    let (file, meta) = files::open_nonblocking(path).map_err(|e| match e {
+        files::FileError::Io { source, .. } => cannot(source),
+        e => err(e.to_string()),
+    })?;
+    let file = if meta.is_file() {
+        file
+    } else if meta.file_type().is_fifo() {
+        drop(file);
+        std::fs::File::open(path).map_err(cannot)?
+    } else {
+        return Err(err(format!(
+            "it is {}, not a regular file",
+            files::describe(meta.file_type())
+        )));
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_LEN + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    if bytes.len() as u64 > MAX_LEN {
+        return Err(err(format!(
+            "the file is longer than {MAX_LEN} bytes; not a realtime value"
+        )));
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let value = parse(&text).map_err(|e| err(e.to_string()).with_cause(e))?;
+    Ok(Sample {
+        opened,
+        mono: monotonic(),
+        value,
+    })
+}
+
 impl TimeSource for RealtimeFile {
     fn now(&self) -> Result<Reading, TimeError> {
         let latest = self.read()?;
         if self.allow_static {
-            return Ok(self.reading(latest, None));
+            return self.reading(latest, None);
         }
         let mut freshness = self.freshness.lock().unwrap_or_else(PoisonError::into_inner);
         if freshness.agrees(latest) {
-            return Ok(self.reading(latest, Some(latest.value.resolution())));
+            return self.reading(latest, Some(latest.value.resolution()));
         }
         let probe = self.probe(latest)?;
         if freshness.prove(latest, probe) {
-            return Ok(self.reading(probe, Some(probe.value.resolution())));
+            return self.reading(probe, Some(probe.value.resolution()));
         }
-        let shown = time::OffsetDateTime::from(UNIX_EPOCH + probe.value.since_epoch)
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let shown = probe.value.time().map(super::rfc3339).unwrap_or_default();
         Err(TimeError::new(
             &*self.name,
             format!(
@@ -317,6 +447,23 @@ mod tests {
             Ok(ft(1_795_341_747, 123_456_789, true))
         );
         assert_eq!(parse("1795341747.5"), Ok(ft(1_795_341_747, 500_000_000, true)));
+    }
+
+    /// Values past the last second RFC 3339 can write were a panic ("overflow when adding
+    /// duration to instant", or in formatting); now they are out of range.
+    #[test]
+    fn huge_values_are_out_of_range_not_a_panic() {
+        for huge in [
+            "18446744073709551615",
+            "9223372036854775807",
+            "253402300800",
+            "253402300800.5",
+        ] {
+            assert_eq!(parse(huge), Err(ParseError::OutOfRange), "{huge}");
+        }
+        let last = parse("253402300799.999999999").unwrap();
+        let t = last.time().unwrap();
+        assert!(time::OffsetDateTime::from(t).year() == 9999);
     }
 
     #[test]

@@ -87,9 +87,10 @@ pub struct Measurement {
 }
 
 impl Measurement {
-    /// The real time the measurement gives, if it is after 1970.
+    /// The real time the measurement gives (NTP's era arithmetic keeps it within 1968–2104,
+    /// so the addition cannot overflow; checked all the same).
     pub fn time(&self) -> SystemTime {
-        UNIX_EPOCH + self.real_at_receive
+        UNIX_EPOCH.checked_add(self.real_at_receive).unwrap_or(UNIX_EPOCH)
     }
 }
 
@@ -121,6 +122,45 @@ fn split_host_port(server: &str) -> Option<(&str, u16)> {
         }
         _ => Some((server, DEFAULT_PORT)), // a bare IPv6 address
     }
+}
+
+/// Resolves every name at once on threads of their own, waiting at most `timeout` in all: a
+/// resolver that hangs (an unreachable DNS server) makes its names fail, not the caller wait.
+pub fn resolve_all(names: &[String], timeout: Duration) -> Vec<Result<SocketAddr, NtpError>> {
+    let (sent, answers) = mpsc::channel();
+    for (k, name) in names.iter().enumerate() {
+        let (tx, name) = (sent.clone(), name.clone());
+        // Detached: a lookup that never returns leaves one idle thread, not a hung caller.
+        let spawned = std::thread::Builder::new()
+            .name("realsig-ntp-resolve".into())
+            .spawn(move || {
+                let _ = tx.send((k, resolve(&name)));
+            });
+        if let Err(e) = spawned {
+            let _ = sent.send((k, Err(NtpError::Io(e))));
+        }
+    }
+    drop(sent);
+    let mut results: Vec<Option<Result<SocketAddr, NtpError>>> = names.iter().map(|_| None).collect();
+    let start = monotonic();
+    while results.iter().any(Option::is_none) {
+        let left = timeout.saturating_sub(monotonic().saturating_sub(start));
+        match answers.recv_timeout(left) {
+            Ok((k, result)) => results[k] = Some(result),
+            Err(_) => break,
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(NtpError::Resolve(format!(
+                    "no answer from the resolver within {} ms",
+                    timeout.as_millis()
+                )))
+            })
+        })
+        .collect()
 }
 
 /// One SNTP exchange with `server`, waiting at most `timeout` for the reply.
@@ -359,10 +399,20 @@ impl Shared {
                 .collect()
         };
         let timeout = self.config.timeout;
-        let results: Vec<Result<Measurement, NtpError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = asked
+        let names: Vec<String> = asked.iter().map(|(_, name)| name.clone()).collect();
+        let addresses = resolve_all(&names, timeout);
+        // Names that resolve to one address are one server: `localhost` and `127.0.0.1`
+        // must not outvote an honest third.
+        let mut unique: Vec<SocketAddr> = Vec::new();
+        for addr in addresses.iter().flatten() {
+            if !unique.contains(addr) {
+                unique.push(*addr);
+            }
+        }
+        let answers: Vec<Result<Measurement, NtpError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = unique
                 .iter()
-                .map(|(_, name)| scope.spawn(move || resolve(name).and_then(|addr| query(addr, timeout))))
+                .map(|&addr| scope.spawn(move || query(addr, timeout)))
                 .collect();
             handles
                 .into_iter()
@@ -372,17 +422,29 @@ impl Shared {
         let mut state = self.lock();
         let mut good = Vec::new();
         let mut errors = Vec::new();
-        for ((i, name), result) in asked.into_iter().zip(results) {
+        for ((i, name), address) in asked.into_iter().zip(addresses) {
             let server = &mut state.servers[i];
+            let k = match &address {
+                Ok(addr) => unique.iter().position(|u| u == addr),
+                Err(e) => {
+                    errors.push(format!("{name}: {e}"));
+                    continue;
+                }
+            };
+            // `unique` holds every resolved address, so `k` is always found.
+            let Some(k) = k else { continue };
+            let result = answers[k].as_ref().map(|m| (k, *m));
             match result {
-                Ok(m) => {
+                Ok((k, m)) => {
                     server.backoff = self.config.min_poll;
-                    good.push(m);
+                    if !good.iter().any(|(seen, _): &(usize, Measurement)| *seen == k) {
+                        good.push((k, m));
+                    }
                 }
                 Err(e) => {
                     if let NtpError::Rejected(Rejection::KissOfDeath(kiss)) = e {
                         if kiss.is_permanent() {
-                            server.retired = Some(kiss);
+                            server.retired = Some(*kiss);
                         } else {
                             server.backoff = (server.backoff * 2).clamp(MIN_RATE_BACKOFF, MAX_BACKOFF);
                             server.next_allowed = now + server.backoff;
@@ -392,6 +454,7 @@ impl Shared {
                 }
             }
         }
+        let good: Vec<Measurement> = good.into_iter().map(|(_, m)| m).collect();
         match select(&good) {
             Some(best) => {
                 state.estimate = Some(*best);
@@ -437,8 +500,12 @@ impl Shared {
                 self.config.max_age.as_secs()
             )));
         }
+        let time = UNIX_EPOCH
+            .checked_add(m.real_at_receive)
+            .and_then(|t| t.checked_add(age))
+            .ok_or_else(|| self.error("the estimate is out of range"))?;
         Ok(Reading {
-            time: UNIX_EPOCH + m.real_at_receive + age,
+            time,
             uncertainty: Some(m.sample.uncertainty() + age.mul_f64(PHI)),
             source: Arc::clone(&self.name),
             trusted: true,
