@@ -26,6 +26,7 @@ command -v cc >/dev/null || want_debs+=(gcc)
 python3 -c 'import ensurepip, venv' 2>/dev/null || want_debs+=(python3-venv)
 command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || want_debs+=(golang-go)
 command -v npm >/dev/null || want_debs+=(nodejs npm)
+command -v curl >/dev/null || want_debs+=(curl) # tests/all/s3.rs runs `--format curl` commands
 missing=()
 for pkg in "${want_debs[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -7,11 +7,18 @@ use std::time::{Duration, SystemTime};
 
 use clap::Args;
 use realsig::clock::spec;
-use realsig::credentials::{self, ProvideCredentials, Provided, profile_region};
+use realsig::credentials::{self, CredentialsCache, Provided, profile_region};
+use realsig::files;
 use realsig::{Chain, FixedClock, Header, Options, Payload, Placement, Signer, TimeSource};
 use sha2::{Digest, Sha256};
 
-use crate::service;
+use crate::{out, service};
+
+/// Largest body read from standard input (`--data @-`): it is held in memory to be hashed
+/// before sending. A file (`--data @FILE`) is streamed instead and has no cap.
+pub const MAX_STDIN_BODY: u64 = 64 << 20;
+/// Largest `--request` file, and largest `--component` (ours is about 200 KiB).
+pub const MAX_INPUT_FILE: u64 = 64 << 20;
 
 /// The process clock may be this far off before a signing command says so.
 const DRIFT_WARNING: Duration = Duration::from_secs(30);
@@ -27,17 +34,30 @@ pub struct ClockArgs {
 }
 
 impl ClockArgs {
-    /// The chain, warning on standard error when the process clock is off.
-    pub fn chain(&self) -> Result<Chain, String> {
-        let spec = self
-            .clock
+    fn spec(&self) -> Option<String> {
+        self.clock
             .clone()
-            .or_else(|| std::env::var(spec::CLOCK_ENV).ok().filter(|s| !s.is_empty()));
-        let chain = match spec {
+            .or_else(|| std::env::var(spec::CLOCK_ENV).ok().filter(|s| !s.is_empty()))
+    }
+
+    /// Whether `--clock` (or `$REALSIG_CLOCK`) parses.
+    pub fn check(&self) -> Result<(), String> {
+        match self.spec() {
+            Some(spec) => spec::parse(&spec).map(drop).map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+
+    /// The chain, warning on standard error when the process clock is off and when a
+    /// source is skipped for a later one (with the reason).
+    pub fn chain(&self) -> Result<Chain, String> {
+        let chain = match self.spec() {
             Some(spec) => spec::parse(&spec).map_err(|e| e.to_string())?,
             None => Chain::default_chain(),
         };
-        Ok(chain.warn_on_drift(DRIFT_WARNING, |w| eprintln!("realsig: warning: {w}")))
+        Ok(chain
+            .warn_on_drift(DRIFT_WARNING, |w| out::warn(&w.to_string()))
+            .report_skips(|why| out::warn(&format!("time: {}", out::sanitize(why)))))
     }
 }
 
@@ -56,8 +76,7 @@ impl ComponentArgs {
     pub fn signer(&self, clock: Arc<dyn TimeSource>) -> Result<Signer, String> {
         let mut builder = Signer::builder().shared_clock(clock);
         if let Some(path) = &self.component {
-            let bytes =
-                std::fs::read(path).map_err(|e| format!("cannot read the component {}: {e}", path.display()))?;
+            let bytes = files::read_capped(path, MAX_INPUT_FILE).map_err(|e| format!("the component: {e}"))?;
             builder = builder.component(bytes);
         }
         builder.build().map_err(|e| match &self.component {
@@ -116,6 +135,20 @@ pub struct SigningArgs {
     /// standard error (secrets redacted).
     #[arg(short, long)]
     pub verbose: bool,
+    /// The most the whole command may take, in seconds (credentials, then for `request` the
+    /// exchange, body included), like curl's --max-time. Default: no overall limit; each
+    /// credential source and each network read has its own.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub max_time: Option<Duration>,
+}
+
+/// Seconds, e.g. `30` or `2.5`: positive and finite.
+pub fn parse_seconds(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0 && *v <= 1e9)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("expected a number of seconds like 30 or 2.5, got {s:?}"))
 }
 
 /// The curl-like request description.
@@ -130,6 +163,17 @@ pub struct HttpArgs {
     /// The body: a string, @FILE, or @- for standard input.
     #[arg(short = 'd', long = "data", value_name = "STRING|@FILE|@-")]
     pub data: Option<String>,
+}
+
+impl HttpArgs {
+    /// The URL and the headers are well formed.
+    pub fn check(&self, url: &str) -> Result<(), String> {
+        url_host(url)?;
+        for h in &self.headers {
+            parse_header(h)?;
+        }
+        Ok(())
+    }
 }
 
 pub fn parse_rfc3339(s: &str) -> Result<SystemTime, String> {
@@ -153,22 +197,17 @@ impl Body {
     pub fn from_arg(data: Option<&str>) -> Result<Self, String> {
         Ok(match data {
             None => Body::Empty,
-            Some("@-") => {
-                let mut buf = Vec::new();
-                std::io::stdin()
-                    .read_to_end(&mut buf)
-                    .map_err(|e| format!("cannot read standard input: {e}"))?;
-                Body::Bytes(buf)
-            }
+            Some("@-") => Body::Bytes(files::read_stdin(MAX_STDIN_BODY).map_err(|e| match e {
+                files::FileError::TooLarge { .. } => {
+                    format!("{e}: save it to a file and pass --data @FILE, which is streamed, not held in memory")
+                }
+                e => e.to_string(),
+            })?),
             Some(at) if at.starts_with('@') => {
                 let path = PathBuf::from(&at[1..]);
-                let meta = std::fs::File::open(&path)
-                    .and_then(|f| f.metadata())
-                    .map_err(|e| format!("cannot read {at}: {e}"))?;
-                if !meta.is_file() {
-                    return Err(format!("cannot read {at}: not a regular file"));
-                }
-                Body::File { path, len: meta.len() }
+                // Never blocks on a FIFO; a device or a pipe is refused (use @- for stdin).
+                let (_, len) = files::open_regular(&path).map_err(|e| e.to_string())?;
+                Body::File { path, len }
             }
             Some(s) => Body::Bytes(s.as_bytes().to_vec()),
         })
@@ -190,7 +229,7 @@ impl Body {
             Body::Empty => {}
             Body::Bytes(b) => hasher.update(b),
             Body::File { path, .. } => {
-                let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let (mut file, _) = files::open_regular(path).map_err(|e| e.to_string())?;
                 let mut buf = vec![0u8; 1 << 20];
                 loop {
                     let n = file
@@ -285,11 +324,21 @@ impl SigningArgs {
         })
     }
 
-    /// Credentials from the AWS CLI's chain.
-    pub fn credentials(&self) -> Result<Provided, String> {
-        credentials::default_chain(self.profile.as_deref())
-            .provide()
+    /// Credentials from the AWS CLI's chain, each source's wait cut to `--max-time`;
+    /// refused when they have expired by `clock` (the real time).
+    pub fn credentials(&self, clock: &Arc<dyn TimeSource>) -> Result<Provided, String> {
+        let chain = credentials::default_chain_within(self.profile.as_deref(), self.max_time);
+        CredentialsCache::new(chain, Arc::clone(clock))
+            .credentials()
             .map_err(|e| e.to_string())
+    }
+
+    /// The arguments' own checks for a request to `host`: a service and a region can be
+    /// told, the clock spec parses.
+    pub fn check(&self, host: &str) -> Result<(), String> {
+        self.service(host)?;
+        self.region(host)?;
+        self.clock.check()
     }
 
     /// The time source: `--time`, else the clock chain.
@@ -322,28 +371,26 @@ const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHA
 
 /// `--verbose` lines for a signature.
 pub fn explain(signed: &realsig::Signed, provided: &Provided, clock: &dyn TimeSource) {
-    eprintln!(
+    out::err_line(&format!(
         "realsig: credentials: {} (access key {})",
         provided.provider,
         provided.credentials.access_key_id()
-    );
+    ));
     match clock.now() {
-        Ok(r) => eprintln!(
+        Ok(r) => out::err_line(&format!(
             "realsig: time: {} from {} (uncertainty {}); process clock offset {} ms",
-            time::OffsetDateTime::from(signed.signing_time)
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            realsig::clock::rfc3339(signed.signing_time),
             r.source,
             r.uncertainty
                 .map_or("not bounded".into(), |u| format!("{:.3} ms", u.as_secs_f64() * 1e3)),
             realsig::clock::chain::process_offset_nanos(r.time) / 1_000_000
-        ),
-        Err(e) => eprintln!("realsig: time: {e}"),
+        )),
+        Err(e) => out::err_line(&format!("realsig: time: {e}")),
     }
     if let Some(cr) = &signed.canonical_request {
-        eprintln!("realsig: canonical request:\n{}", redact(cr, provided));
+        out::err_line(&format!("realsig: canonical request:\n{}", redact(cr, provided)));
     }
     if let Some(sts) = &signed.string_to_sign {
-        eprintln!("realsig: string to sign:\n{sts}");
+        out::err_line(&format!("realsig: string to sign:\n{sts}"));
     }
 }

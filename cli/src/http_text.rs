@@ -103,6 +103,51 @@ impl RawRequest {
             .map(|h| h.value.as_str())
     }
 
+    /// The URL the request is for: `scheme://Host` + the target for an origin-form target
+    /// (`/path?query`), or an absolute-form target (`https://host/path`) itself, whose host
+    /// must then agree with the Host header. Anything else (`foo`, `*`, a Host header with a
+    /// path in it, two Host headers) is an error: it would be signed into a wrong URL.
+    pub fn url(&self, scheme: &str) -> Result<String, ParseError> {
+        let mut hosts = self.headers.iter().filter(|h| h.name.eq_ignore_ascii_case("host"));
+        let host = hosts.next().map(|h| h.value.as_str());
+        if hosts.next().is_some() {
+            return Err(ParseError("two Host headers".into()));
+        }
+        if let Some(host) = host
+            && (host.is_empty() || host.contains(['/', '?', '#', '@', ' ', '\t', '\\']))
+        {
+            return Err(ParseError(format!("the Host header {host:?} is not a host[:port]")));
+        }
+        let absolute = ["http://", "https://"]
+            .iter()
+            .find_map(|s| self.target.strip_prefix(s).map(|rest| (s, rest)));
+        if let Some((_, rest)) = absolute {
+            let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+            if authority.is_empty() || authority.contains('@') {
+                return Err(ParseError(format!(
+                    "the request target {:?} has no usable host",
+                    self.target
+                )));
+            }
+            if let Some(host) = host
+                && !host.eq_ignore_ascii_case(authority)
+            {
+                return Err(ParseError(format!(
+                    "the request target names host {authority:?} but the Host header says {host:?}"
+                )));
+            }
+            return Ok(self.target.clone());
+        }
+        if !self.target.starts_with('/') {
+            return Err(ParseError(format!(
+                "the request target {:?} must be a path starting with / or an absolute http(s) URL",
+                self.target
+            )));
+        }
+        let host = host.ok_or_else(|| ParseError("no Host header (needed to build the URL)".into()))?;
+        Ok(format!("{scheme}://{host}{}", self.target))
+    }
+
     /// The request with the signer's instructions applied: added headers replace headers of
     /// the same name; in query placement the target becomes the presigned URL's path and query.
     pub fn apply(&self, signed: &Signed) -> Self {
@@ -204,6 +249,35 @@ mod tests {
         assert_eq!(r.body, b"Param1=value1");
         let r = RawRequest::parse(b"POST / HTTP/1.1\nHost:h\n\n\nx\n").unwrap();
         assert_eq!(r.body, b"\nx\n");
+    }
+
+    #[test]
+    fn the_target_must_agree_with_the_host() {
+        let url = |text: &[u8]| RawRequest::parse(text).unwrap().url("https").map_err(|e| e.to_string());
+        assert_eq!(
+            url(b"GET /a?b=c HTTP/1.1\nHost: h.example:8443"),
+            Ok("https://h.example:8443/a?b=c".into())
+        );
+        assert_eq!(
+            url(b"GET http://h.example/x HTTP/1.1\nHost: H.example"),
+            Ok("http://h.example/x".into())
+        );
+        assert_eq!(url(b"GET http://h.example/x HTTP/1.1"), Ok("http://h.example/x".into()));
+        for (text, want) in [
+            (&b"GET foo HTTP/1.1\nHost: h"[..], "must be a path starting with /"),
+            (b"GET * HTTP/1.1\nHost: h", "must be a path starting with /"),
+            (
+                b"GET https://other.example/ HTTP/1.1\nHost: h.example",
+                "Host header says",
+            ),
+            (b"GET / HTTP/1.1\nHost: h.example/evil", "not a host[:port]"),
+            (b"GET / HTTP/1.1\nHost: a\nHost: b", "two Host headers"),
+            (b"GET / HTTP/1.1\nX: y", "no Host header"),
+            (b"GET https://u@h/ HTTP/1.1", "no usable host"),
+        ] {
+            let e = url(text).unwrap_err();
+            assert!(e.contains(want), "{e}");
+        }
     }
 
     #[test]

@@ -2,12 +2,12 @@
 
 mod args;
 mod now;
+mod out;
 mod post_policy;
 mod request;
 mod service;
 mod sign;
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::LazyLock;
@@ -118,14 +118,31 @@ fn main() -> ExitCode {
             {
                 first = format!("{first} {next}");
             }
-            eprintln!("realsig: {first} (see realsig --help)");
+            out::err_line(&format!("realsig: {first} (see realsig --help)"));
             return ExitCode::from(2);
         }
     };
+    // Arguments clap cannot judge (a URL, a header, a --clock spec, a range) are checked
+    // before anything runs, so a bad one exits 2 like clap's own errors, not 1.
+    let checked = match &cli.command {
+        Command::Sign(args) => sign::check_sign(args),
+        Command::Presign(args) => sign::check_presign(args),
+        Command::Request(args) => request::check(args),
+        Command::Now(args) => args.clock.check(),
+        Command::PostPolicy(args) => post_policy::check(args),
+        Command::Component { .. } | Command::Completions { .. } | Command::Man => Ok(()),
+    };
+    if let Err(message) = checked {
+        out::err_line(&format!(
+            "realsig: error: {} (see realsig --help)",
+            out::sanitize(&message)
+        ));
+        return with_stderr(ExitCode::from(2));
+    }
     let result = match cli.command {
         Command::Sign(args) => sign::sign(args),
         Command::Presign(args) => sign::presign(args),
-        Command::Request(args) => return request::request(args),
+        Command::Request(args) => return with_stderr(request::request(args)),
         Command::Now(args) => now::now(&args),
         Command::PostPolicy(args) => post_policy::post_policy(args),
         Command::Component { out, core } => {
@@ -150,18 +167,21 @@ fn main() -> ExitCode {
     finish(result)
 }
 
-/// Prints the output (nothing unless everything succeeded) or the one-line error.
+/// Prints the output (nothing unless everything succeeded) or the one-line error. A write
+/// that fails (a full disk, a closed pipe) is an error exit, never a silent success.
 fn finish(result: Result<Vec<u8>, String>) -> ExitCode {
-    match result {
-        Ok(output) => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth a message.
-            let _ = stdout.write_all(&output).and_then(|()| stdout.flush());
-            ExitCode::SUCCESS
-        }
+    let code = match result.and_then(|output| out::stdout(&output)) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("realsig: error: {}", message.replace('\n', " "));
+            out::err_line(&format!("realsig: error: {}", out::sanitize(&message)));
             ExitCode::FAILURE
         }
-    }
+    };
+    with_stderr(code)
+}
+
+/// `code`, unless a write to standard error failed: then failure (the lost message may
+/// have been the warning that mattered).
+fn with_stderr(code: ExitCode) -> ExitCode {
+    if out::stderr_ok() { code } else { ExitCode::FAILURE }
 }

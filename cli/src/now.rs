@@ -12,7 +12,7 @@ use crate::args::ClockArgs;
 #[derive(Args)]
 pub struct NowArgs {
     #[command(flatten)]
-    clock: ClockArgs,
+    pub clock: ClockArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = NowFormat::Text)]
     format: NowFormat,
@@ -74,7 +74,7 @@ pub fn now(args: &NowArgs) -> Result<Vec<u8>, String> {
         Some(_) => Ok(text.into_bytes()),
         None => {
             // The survey still helps: print it, then fail.
-            eprint!("{text}");
+            crate::out::err_line(text.trim_end_matches('\n'));
             let tried: Vec<String> = survey
                 .iter()
                 .filter_map(|(name, r)| r.as_ref().err().map(|e| format!("{name}: {}", e.reason())))
@@ -109,7 +109,5 @@ fn uncertainty_text(r: &Reading) -> String {
 }
 
 pub fn rfc3339(t: SystemTime) -> String {
-    time::OffsetDateTime::from(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    realsig::clock::rfc3339(t)
 }

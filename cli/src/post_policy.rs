@@ -3,7 +3,7 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use clap::Args;
-use realsig::credentials::ProvideCredentials;
+use realsig::credentials::CredentialsCache;
 use realsig::{Condition, FieldMatch, LengthRange, Policy};
 
 use crate::args::{ClockArgs, ComponentArgs, parse_rfc3339};
@@ -38,7 +38,7 @@ pub struct PostPolicyArgs {
     #[arg(long)]
     profile: Option<String>,
     #[command(flatten)]
-    clock: ClockArgs,
+    pub clock: ClockArgs,
     #[command(flatten)]
     component: ComponentArgs,
     /// Sign at this fixed time (RFC 3339) instead of the clock.
@@ -53,9 +53,22 @@ fn pair(text: &str, what: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{what} {text:?} must be NAME=VALUE"))
 }
 
-/// Prints a JSON object: `fields` (every form field to send before the file, in order),
-/// `policy_document`, `signing_time`.
-pub fn post_policy(args: PostPolicyArgs) -> Result<Vec<u8>, String> {
+/// The arguments, checked before anything runs (a bad one exits 2).
+pub fn check(args: &PostPolicyArgs) -> Result<(), String> {
+    if !(1..=604_800).contains(&args.expires) {
+        return Err(format!(
+            "--expires {} is out of range (1 to 604800 s, 7 days)",
+            args.expires
+        ));
+    }
+    conditions(args)?;
+    args.clock.check()
+}
+
+/// The policy's conditions, and the fields the form must carry as given.
+type Conditions = (Vec<Condition>, Vec<(String, String)>);
+
+fn conditions(args: &PostPolicyArgs) -> Result<Conditions, String> {
     let field = |field: &str, value: &str| FieldMatch {
         field: field.into(),
         value: value.into(),
@@ -87,6 +100,13 @@ pub fn post_policy(args: PostPolicyArgs) -> Result<Vec<u8>, String> {
             .ok_or_else(|| format!("--content-length-range {range:?} must be MIN:MAX in bytes"))?;
         conditions.push(Condition::ContentLengthRange(LengthRange { min, max }));
     }
+    Ok((conditions, form))
+}
+
+/// Prints a JSON object: `fields` (every form field to send before the file, in order),
+/// `policy_document`, `signing_time`.
+pub fn post_policy(args: PostPolicyArgs) -> Result<Vec<u8>, String> {
+    let (conditions, form) = conditions(&args)?;
     let policy = Policy {
         expires_in: args.expires,
         conditions,
@@ -97,9 +117,13 @@ pub fn post_policy(args: PostPolicyArgs) -> Result<Vec<u8>, String> {
         Some(t) => std::sync::Arc::new(realsig::FixedClock(t)),
         None => std::sync::Arc::new(args.clock.chain()?),
     };
-    let provided = realsig::credentials::default_chain(args.profile.as_deref())
-        .provide()
-        .map_err(|e| e.to_string())?;
+    // Refused when expired by the real time, like every signing command's.
+    let provided = CredentialsCache::new(
+        realsig::credentials::default_chain(args.profile.as_deref()),
+        std::sync::Arc::clone(&clock),
+    )
+    .credentials()
+    .map_err(|e| e.to_string())?;
     let signer = args.component.signer(clock)?;
     let signed = signer
         .sign_post_policy(&policy, &provided.credentials)

@@ -13,6 +13,7 @@ use realsig::{ChunkedMode, Header, Options, Payload, Placement, Request, Signed,
 use ureq::http;
 
 use crate::args::{Body, HttpArgs, SigningArgs};
+use crate::out::sanitize;
 use crate::sign::{Described, sign_described};
 
 /// Error codes that mean "your clock is off" (smithy-rs and aws-sdk-js-v3's lists).
@@ -29,6 +30,8 @@ const SKEW_CODES: &[&str] = &[
 const MIN_SKEW: Duration = Duration::from_secs(240);
 /// A round trip this long makes the server's Date meaningless (smithy-rs: 15 minutes).
 const MAX_ROUND_TRIP: Duration = Duration::from_secs(900);
+/// What an error without a code is called.
+const NO_CODE: &str = "(no error code)";
 /// Uploads at least this large show a progress bar on a terminal.
 const PROGRESS_MIN: u64 = 1 << 20;
 
@@ -77,6 +80,14 @@ pub struct RequestArgs {
     /// With --chunked: the chunk size in bytes (S3 wants at least 8192).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_CHUNK_SIZE, requires = "chunked")]
     chunk_size: usize,
+    /// The most connecting may take, in seconds.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = crate::args::parse_seconds)]
+    connect_timeout: Duration,
+    /// The most any one read or write may wait, and the response's status and headers may
+    /// take after the request is sent, in seconds (botocore's read_timeout is 60 too). A
+    /// server that stops answering, or trickles its headers, fails the request.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = crate::args::parse_seconds)]
+    read_timeout: Duration,
     #[command(flatten)]
     signing: SigningArgs,
 }
@@ -85,31 +96,64 @@ pub fn request(args: RequestArgs) -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("realsig: error: {}", message.replace('\n', " "));
+            crate::out::err_line(&format!("realsig: error: {}", sanitize(&message)));
             ExitCode::FAILURE
         }
     }
 }
 
+/// The arguments, checked before anything runs (a bad one exits 2).
+pub fn check(args: &RequestArgs) -> Result<(), String> {
+    args.http.check(&args.url)?;
+    args.signing.check(crate::args::url_host(&args.url)?)?;
+    if args.chunked {
+        if args.chunk_size < MIN_CHUNK_SIZE {
+            return Err(format!(
+                "--chunk-size {} is below S3's smallest chunk, {MIN_CHUNK_SIZE} bytes",
+                args.chunk_size
+            ));
+        }
+        chunked_mode(args)?;
+    }
+    Ok(())
+}
+
+/// The HTTP agent: no redirects followed (a signed write must not turn into a GET
+/// elsewhere, and the token must not travel to another host), and every wait bounded; the
+/// exchange gets what is left of `--max-time` (`left`).
+fn agent(args: &RequestArgs, left: Option<Duration>) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(left)
+        .timeout_connect(Some(args.connect_timeout))
+        .timeout_per_read(Some(args.read_timeout))
+        .timeout_per_write(Some(args.read_timeout))
+        .timeout_recv_response(Some(args.read_timeout))
+        .build()
+        .into()
+}
+
 fn run(args: &RequestArgs) -> Result<(), String> {
+    let started = realsig::clock::raw::monotonic();
+    // What is left of --max-time: the credentials and every attempt share one budget.
+    let left = || -> Result<Option<Duration>, String> {
+        let Some(max) = args.signing.max_time else {
+            return Ok(None);
+        };
+        let left = max.saturating_sub(realsig::clock::raw::monotonic().saturating_sub(started));
+        if left.is_zero() {
+            return Err(format!("--max-time {} s ran out", max.as_secs_f64()));
+        }
+        Ok(Some(left))
+    };
     let described = Described::from_http(&args.http, &args.url)?;
     let clock = args.signing.clock()?;
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(Duration::from_secs(10)))
-        .build()
-        .into();
-    if args.chunked && args.chunk_size < MIN_CHUNK_SIZE {
-        return Err(format!(
-            "--chunk-size {} is below S3's smallest chunk, {MIN_CHUNK_SIZE} bytes",
-            args.chunk_size
-        ));
-    }
     let mut signing_clock = Arc::clone(&clock);
     for attempt in 0..2 {
         let sent = clock.now().ok();
         let mut response = if args.chunked {
-            send_chunked(&agent, &described, args, Arc::clone(&signing_clock))?
+            send_chunked(&agent(args, left()?), &described, args, Arc::clone(&signing_clock))?
         } else {
             let (signed, _) = sign_described(
                 &described,
@@ -117,10 +161,13 @@ fn run(args: &RequestArgs) -> Result<(), String> {
                 Placement::Headers,
                 Arc::clone(&signing_clock),
             )?;
-            send(&agent, &described, &signed)?
+            send(&agent(args, left()?), &described, &signed)?
         };
         let received = clock.now().ok();
         let status = response.status();
+        if status.is_redirection() && status != http::StatusCode::NOT_MODIFIED {
+            return Err(redirect(args, &mut response));
+        }
         if status.as_u16() < 400 {
             return write_response(args, &mut response);
         }
@@ -135,19 +182,20 @@ fn run(args: &RequestArgs) -> Result<(), String> {
             let times = sent.zip(received).map(|(s, r)| (s.time, r.time));
             if let Some((skew, from)) = times.and_then(|t| skew(&error, response.headers(), t)) {
                 let size = Duration::from_nanos(u64::try_from(skew.unsigned_abs()).unwrap_or(u64::MAX));
-                eprintln!(
+                crate::out::err_line(&format!(
                     "realsig: clock skew: the server's clock is {} {} ours ({}, from its {from}); signing again with its time",
                     human_duration(size),
                     if skew < 0 { "behind" } else { "ahead of" },
-                    error.code,
-                );
+                    sanitize(&error.code),
+                ));
                 signing_clock = Arc::new(SkewCorrected::new(Arc::clone(&clock), skew));
                 continue;
             }
         }
         if args.include {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(&head(&response)).and_then(|()| out.write_all(&body));
+            let mut shown = head(&response);
+            shown.extend_from_slice(&body);
+            crate::out::stdout(&shown)?;
         }
         let message = if error.message.is_empty() {
             String::new()
@@ -168,21 +216,13 @@ fn send_chunked(
     clock: Arc<dyn realsig::TimeSource>,
 ) -> Result<http::Response<ureq::Body>, String> {
     let signing = &args.signing;
-    if signing.sigv4a || signing.payload_hash.is_some() {
-        return Err("--chunked signs with SigV4 and hashes each chunk: drop --sigv4a and --payload-hash".into());
-    }
+    let mode = chunked_mode(args)?;
     let checksum = args.trailer_checksum.map(Checksum::from);
-    let mode = match (checksum, signing.unsigned_payload) {
-        (None, false) => ChunkedMode::Signed,
-        (Some(_), false) => ChunkedMode::SignedWithTrailer,
-        (Some(_), true) => ChunkedMode::UnsignedWithTrailer,
-        (None, true) => return Err("--chunked --unsigned-payload needs --trailer-checksum".into()),
-    };
     let (data, len): (Box<dyn Read + Send>, u64) = match &described.body {
         Body::Empty => (Box::new(std::io::empty()), 0),
         Body::Bytes(b) => (Box::new(std::io::Cursor::new(b.clone())), b.len() as u64),
         Body::File { path, len } => (
-            Box::new(std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?),
+            Box::new(realsig::files::open_regular(path).map_err(|e| e.to_string())?.0),
             *len,
         ),
     };
@@ -216,7 +256,7 @@ fn send_chunked(
         decoded_content_length: len,
         trailer: checksum.map(|c| c.header_name().to_owned()),
     };
-    let provided = signing.credentials()?;
+    let provided = signing.credentials(&clock)?;
     let signer = signing.component.signer(Arc::clone(&clock))?;
     let (signed, chunks) = signer
         .start_chunked(&request, &provided.credentials, &upload)
@@ -231,6 +271,60 @@ fn send_chunked(
         .body(ureq::SendBody::from_owned_reader(body))
         .map_err(|e| e.to_string())?;
     agent.run(request).map_err(|e| format!("{}: {e}", described.url))
+}
+
+/// The aws-chunked variant the flags ask for.
+fn chunked_mode(args: &RequestArgs) -> Result<ChunkedMode, String> {
+    let signing = &args.signing;
+    if signing.sigv4a || signing.payload_hash.is_some() {
+        return Err("--chunked signs with SigV4 and hashes each chunk: drop --sigv4a and --payload-hash".into());
+    }
+    Ok(match (args.trailer_checksum.is_some(), signing.unsigned_payload) {
+        (false, false) => ChunkedMode::Signed,
+        (true, false) => ChunkedMode::SignedWithTrailer,
+        (true, true) => ChunkedMode::UnsignedWithTrailer,
+        (false, true) => return Err("--chunked --unsigned-payload needs --trailer-checksum".into()),
+    })
+}
+
+/// What a redirect said, as the error `request` exits 1 with. Nothing is followed: the AWS
+/// SDKs do not follow redirects of signed requests either (S3 answers 301
+/// PermanentRedirect or 307 TemporaryRedirect with the right endpoint in the body).
+fn redirect(args: &RequestArgs, response: &mut http::Response<ureq::Body>) -> String {
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(1 << 20)
+        .read_to_vec()
+        .unwrap_or_default();
+    let error = ServiceError::parse(response.headers(), &body);
+    if args.include {
+        let mut shown = head(response);
+        shown.extend_from_slice(&body);
+        if let Err(e) = crate::out::stdout(&shown) {
+            return e;
+        }
+    }
+    let mut message = format!("HTTP {status} redirect, not followed");
+    if let Some(location) = location {
+        message += &format!(": Location {location}");
+    }
+    if error.code != NO_CODE {
+        message += &format!(" ({}", error.code);
+        if let Some(endpoint) = xml_tag(&String::from_utf8_lossy(&body), "Endpoint") {
+            message += &format!(", endpoint {endpoint}");
+        }
+        message += ")";
+    }
+    if !error.message.is_empty() && error.code != NO_CODE {
+        message += &format!(": {}", error.message);
+    }
+    message
 }
 
 fn send(agent: &ureq::Agent, described: &Described, signed: &Signed) -> Result<http::Response<ureq::Body>, String> {
@@ -258,7 +352,7 @@ fn send(agent: &ureq::Agent, described: &Described, signed: &Signed) -> Result<h
         }
         Body::File { path, len } => {
             // Streamed from the file with its length declared: never held in memory.
-            let file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let (file, _) = realsig::files::open_regular(path).map_err(|e| e.to_string())?;
             let reader: Box<dyn Read + Send> = if *len >= PROGRESS_MIN && std::io::stderr().is_terminal() {
                 let bar = indicatif::ProgressBar::new(*len).with_style(
                     indicatif::ProgressStyle::with_template("{bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {eta}")
@@ -303,22 +397,31 @@ fn head(response: &http::Response<ureq::Body>) -> Vec<u8> {
 fn write_response(args: &RequestArgs, response: &mut http::Response<ureq::Body>) -> Result<(), String> {
     let head = args.include.then(|| head(response));
     let mut reader = response.body_mut().as_reader();
-    let mut copy = |out: &mut dyn Write| -> std::io::Result<()> {
+    // Read and write errors told apart: a server that stalls mid-body is not a full disk.
+    let mut copy = |out: &mut dyn Write, target: &str| -> Result<(), String> {
+        let write_err = |e: std::io::Error| format!("cannot write {target}: {e}");
         if let Some(head) = &head {
-            out.write_all(head)?;
+            out.write_all(head).map_err(write_err)?;
         }
-        std::io::copy(&mut reader, out)?;
-        out.flush()
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("the response body: {e}")),
+            };
+            out.write_all(&buf[..n]).map_err(write_err)?;
+        }
+        out.flush().map_err(write_err)
     };
     match &args.output {
         Some(path) => {
             let mut file = std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            copy(&mut file).map_err(|e| format!("cannot write {}: {e}", path.display()))
+            copy(&mut file, &path.display().to_string())
         }
-        None => match copy(&mut std::io::stdout().lock()) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            other => other.map_err(|e| format!("cannot write the response: {e}")),
-        },
+        // A closed pipe too is an error exit: the response did not all arrive where it was sent.
+        None => copy(&mut std::io::stdout().lock(), "the response"),
     }
 }
 
@@ -352,7 +455,7 @@ impl ServiceError {
             .map(str::to_owned)
             .or_else(|| json_str(&["__type", "code"]).map(|t| t.rsplit('#').next().unwrap_or(&t).to_owned()))
             .or(header_code)
-            .unwrap_or_else(|| "(no error code)".into());
+            .unwrap_or_else(|| NO_CODE.into());
         let message = xml_tag(&text, "Message")
             .map(str::to_owned)
             .or_else(|| json_str(&["message", "Message"]))

@@ -1,6 +1,8 @@
 //! `realsig sign` and `realsig presign`: sign, print, send nothing.
 
 use std::io::Read;
+
+use base64::Engine as _;
 use std::time::{Duration, UNIX_EPOCH};
 
 use clap::{Args, ValueEnum};
@@ -98,14 +100,7 @@ impl Described {
     fn from_file(path: &str, scheme: &str) -> Result<(Self, RawRequest), String> {
         let text = read_input(path)?;
         let raw = RawRequest::parse(&text).map_err(|e| e.to_string())?;
-        let url = if raw.target.starts_with("http://") || raw.target.starts_with("https://") {
-            raw.target.clone()
-        } else {
-            let host = raw
-                .host()
-                .ok_or("malformed request: no Host header (needed to build the URL)")?;
-            format!("{scheme}://{host}{}", raw.target)
-        };
+        let url = raw.url(scheme).map_err(|e| e.to_string())?;
         let described = Self {
             method: raw.method.clone(),
             url,
@@ -134,7 +129,11 @@ impl Described {
             Body::Empty => Vec::new(),
             Body::Bytes(b) => b.clone(),
             Body::File { path, .. } => {
-                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+                let (mut file, _) = realsig::files::open_regular(path).map_err(|e| e.to_string())?;
+                let mut bytes = Vec::new();
+                file.read_to_end(&mut bytes)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                bytes
             }
         };
         Ok(RawRequest {
@@ -166,7 +165,7 @@ pub fn sign_described(
         region,
         service,
     };
-    let provided = signing.credentials()?;
+    let provided = signing.credentials(&clock)?;
     let signer = signing.component.signer(std::sync::Arc::clone(&clock))?;
     let signed = if signing.sigv4a {
         signer.sign_sigv4a(&request, &provided.credentials)
@@ -216,31 +215,50 @@ pub fn sign(args: SignArgs) -> Result<Vec<u8>, String> {
 }
 
 pub fn presign(args: PresignArgs) -> Result<Vec<u8>, String> {
-    let expires = u32::try_from(args.expires)
-        .ok()
-        .filter(|e| (1..=MAX_EXPIRES).contains(e))
-        .ok_or_else(|| {
-            format!(
-                "expiry out of range: {} s (a presigned URL lasts 1 to {MAX_EXPIRES} s, 7 days)",
-                args.expires
-            )
-        })?;
+    let expires = check_expires(args.expires)?;
     let described = Described::from_http(&args.http, &args.url)?;
     let clock = args.signing.clock()?;
     let (signed, _) = sign_described(&described, &args.signing, Placement::Query(expires), clock)?;
     Ok(format!("{}\n", signed.url).into_bytes())
 }
 
+/// A `--request` file, or standard input for `-`: never a FIFO or a device, at most
+/// [`args::MAX_INPUT_FILE`].
 fn read_input(path: &str) -> Result<Vec<u8>, String> {
-    if path == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        Ok(buf)
+    let read = if path == "-" {
+        realsig::files::read_stdin(args::MAX_INPUT_FILE)
     } else {
-        std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))
+        realsig::files::read_capped(std::path::Path::new(path), args::MAX_INPUT_FILE)
+    };
+    read.map_err(|e| e.to_string())
+}
+
+/// `sign`'s arguments, checked before anything runs (a bad one exits 2).
+pub fn check_sign(args: &SignArgs) -> Result<(), String> {
+    if args.presign {
+        check_expires(u64::from(args.expires))?;
     }
+    match &args.url {
+        Some(url) if args.request.is_none() => {
+            args.http.check(url)?;
+            args.signing.check(args::url_host(url)?)
+        }
+        _ => args.signing.clock.check(),
+    }
+}
+
+/// `presign`'s arguments, checked before anything runs.
+pub fn check_presign(args: &PresignArgs) -> Result<(), String> {
+    check_expires(args.expires)?;
+    args.http.check(&args.url)?;
+    args.signing.check(args::url_host(&args.url)?)
+}
+
+fn check_expires(expires: u64) -> Result<u32, String> {
+    u32::try_from(expires)
+        .ok()
+        .filter(|e| (1..=MAX_EXPIRES).contains(e))
+        .ok_or_else(|| format!("expiry out of range: {expires} s (a presigned URL lasts 1 to {MAX_EXPIRES} s, 7 days)"))
 }
 
 /// POSIX single-quoting.
@@ -248,6 +266,14 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// A ready-to-run curl command that sends exactly the signed request, body byte for byte.
+///
+/// The body never goes on curl's command line as data: `--data-binary '@...'` would make
+/// curl upload a local file, and a shell argument cannot hold every byte. Text is piped in
+/// with `printf '%s'`; anything else (control characters, invalid UTF-8, NUL) as base64 in a
+/// here-document. curl then reads it with `--data-binary @-`, which sends it unchanged.
+/// curl's default `Content-Type: application/x-www-form-urlencoded` is switched off unless
+/// the request has one, so the body is not relabelled.
 fn curl(described: &Described, signed: &Signed) -> String {
     let mut parts = vec!["curl".to_owned(), "-X".into(), quote(&described.method)];
     let added = |name: &str| signed.headers.iter().any(|h| h.name.eq_ignore_ascii_case(name));
@@ -259,11 +285,37 @@ fn curl(described: &Described, signed: &Signed) -> String {
         parts.push("-H".into());
         parts.push(quote(&format!("{}: {}", h.name, h.value)));
     }
+    let has_content_type = added("content-type")
+        || described
+            .headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case("content-type"));
+    if !described.body.is_empty() && !has_content_type {
+        parts.push("-H".into());
+        parts.push(quote("Content-Type:"));
+    }
+    let (mut before, mut after) = (String::new(), String::new());
     match &described.body {
         Body::Empty => {}
+        Body::Bytes(b) if b.is_empty() => {}
         Body::Bytes(b) => {
             parts.push("--data-binary".into());
-            parts.push(quote(&String::from_utf8_lossy(b)));
+            parts.push("@-".into());
+            match std::str::from_utf8(b) {
+                Ok(text) if text.chars().all(|c| c == '\n' || c == '\t' || !c.is_control()) => {
+                    before = format!("printf '%s' {} | ", quote(text));
+                }
+                _ => {
+                    before = "base64 -d <<'REALSIG_BODY' | ".into();
+                    let encoded = base64::engine::general_purpose::STANDARD.encode(b);
+                    after.push('\n');
+                    for line in encoded.as_bytes().chunks(76) {
+                        after.push_str(&String::from_utf8_lossy(line));
+                        after.push('\n');
+                    }
+                    after.push_str("REALSIG_BODY");
+                }
+            }
         }
         Body::File { path, .. } => {
             parts.push("--data-binary".into());
@@ -271,7 +323,7 @@ fn curl(described: &Described, signed: &Signed) -> String {
         }
     }
     parts.push(quote(&signed.url));
-    parts.join(" ") + "\n"
+    format!("{before}{}{after}\n", parts.join(" "))
 }
 
 fn json(signed: &Signed) -> String {

@@ -14,6 +14,7 @@ mod component;
 mod credentials;
 mod derived;
 mod differential;
+mod hardening;
 mod plugin;
 mod s3;
 mod streaming;

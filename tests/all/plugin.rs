@@ -157,6 +157,24 @@ fn each_hostile_call_is_a_typed_error_in_bounded_time_and_the_next_call_is_fresh
     }
 }
 
+/// A signing time of `u64::MAX` seconds from a plugin overflowed `SystemTime` (a panic in
+/// the host); it is refused as the component's fault.
+#[test]
+fn a_signing_time_out_of_range_is_refused_not_a_panic() {
+    let signer = hostile_signer();
+    for err in [
+        signer.sign(&request("ZAP"), &creds()).unwrap_err(),
+        signer.sign_sigv4a(&request("ZAP"), &creds()).unwrap_err(),
+    ] {
+        assert_eq!(err.kind(), "invalid-component", "{err}");
+        assert!(
+            err.to_string()
+                .contains("it returned a time out of range (18446744073709551615 s since 1970)"),
+            "{err}"
+        );
+    }
+}
+
 /// The other exports of the hostile component trap: each is a typed error, the instance is
 /// replaced, and a resource's failed opening gives nothing to hold.
 #[test]

@@ -413,7 +413,7 @@ fn garbage_empty_missing_and_unreadable_files_say_so() {
     // A directory cannot be read as a file, whoever runs the test (root ignores modes).
     let dir = tempfile::tempdir().unwrap();
     let e = file_error(&RealtimeFile::new(dir.path()));
-    assert!(e.contains("cannot read the file"), "{e}");
+    assert!(e.contains("it is a directory, not a regular file"), "{e}");
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! A small HTTP/1.1 server on 127.0.0.1 for the tests: each connection gets one answer from
-//! a closure of the request line and headers. Stops on drop.
+//! a closure of the request line and headers ([`HttpServer::start`]), or whatever a raw
+//! handler writes, as slowly as it likes ([`HttpServer::start_raw`]). Stops on drop.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
@@ -30,6 +31,19 @@ pub struct HttpServer {
 impl HttpServer {
     /// Answers each request with `respond`'s (status line, body).
     pub fn start(respond: impl Fn(&Seen) -> (&'static str, String) + Send + 'static) -> Self {
+        Self::start_raw(move |seen, stream, _| {
+            let (status, body) = respond(seen);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        })
+    }
+
+    /// Hands each connection, after its request head, to `handle`, which writes what it
+    /// likes; it must return soon once `stopping` is set (the server is being dropped).
+    pub fn start_raw(handle: impl Fn(&Seen, &mut TcpStream, &AtomicBool) + Send + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr");
@@ -61,12 +75,8 @@ impl HttpServer {
                     request_line: request_line.trim_end().to_owned(),
                     headers,
                 };
-                let (status, body) = respond(&seen);
-                let _ = write!(
-                    &stream,
-                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
+                let mut stream = stream;
+                handle(&seen, &mut stream, &stopped);
             }
         });
         Self {

@@ -9,6 +9,8 @@
 //! - `H`: returns [`HUGE_HEADERS`] headers of [`HUGE_VALUE`] bytes each, ~100 MB, all
 //!   pointing at the same 1,000 bytes of its memory (2 MB of list), so it fits under the
 //!   memory cap and only the output cap stands between it and the host's allocator;
+//! - `Z`: a well-formed result, but signed at `u64::MAX` seconds since 1970 (a time the
+//!   host must not add to `UNIX_EPOCH` unchecked);
 //! - anything else: a well-formed result whose signature is the number of calls this
 //!   instance has served (`"1"`, `"2"`, ...): a fresh instance answers `"1"`. The signing
 //!   time is what `real-now` gave; its failure is returned as `clock-unavailable`.
@@ -181,6 +183,8 @@ fn core_wat(filesystem: bool) -> String {
     (i32.store (i32.const 296) (i32.load (i32.const 216)))
     (i32.store8 (i32.const 304) (i32.const 0))
     (i32.store8 (i32.const 316) (i32.const 0))
+    ;; Z: a signing time of u64::MAX seconds
+    (if (i32.eq (local.get $m) (i32.const 90)) (then (i64.store (i32.const 288) (i64.const -1))))
     (i32.const 256))
 
   (func (export "realsig:sigv4/signer#sign-sigv4a") (param i32) (result i32)
