@@ -10,7 +10,7 @@ seconds=${1:-30}
 cd "$here"
 ./seed.sh
 cargo +nightly fuzz build --release
-for target in core_sign differential http_text component_sign; do
+for target in core_sign differential http_text component_sign realtime_file ntp_reply; do
   log="$here/target/$target.log"
   echo "== fuzz $target for ${seconds}s"
   if ! cargo +nightly fuzz run --release "$target" "corpus/$target" -- \

@@ -28,3 +28,15 @@ while IFS= read -r -d '' file; do
     n=$((n + 1))
 done < <(find "$vectors" \( -name request.txt -o -name '*.req' \) -print0)
 echo "seed.sh: $n requests x ${#prefixes[@]} prefixes into $here/corpus"
+
+# realtime_file: the forms libfaketimefs and people write, and the edges of the range.
+mkdir -p "$here/corpus/realtime_file" "$here/corpus/ntp_reply"
+i=0
+for v in '1795341747.1234567890123456789012' '1795341747' '1795341747\n' ' 1795341747.5 ' \
+         '253402300799.999999999' '253402300800' '18446744073709551615' '0' '0.000000001'; do
+    printf "$v" > "$here/corpus/realtime_file/seed-$i"
+    i=$((i + 1))
+done
+# ntp_reply: T1, T4, then a stratum-2 server reply (LI 0, v4, mode 4) and a RATE kiss.
+printf '\xe9\x00\x00\x00\x00\x00\x00\x00\xe9\x00\x00\x00\x00\x10\x00\x00\x24\x02\x06\xec\x00\x00\x00\x10\x00\x00\x00\x10\x7f\x00\x00\x01\xe9\x00\x00\x00\x00\x00\x00\x00\x01\x02\x03\x04\x05\x06\x07\x08\xe9\x00\x00\x00\x00\x08\x00\x00\xe9\x00\x00\x00\x00\x08\x00\x00' > "$here/corpus/ntp_reply/good"
+printf '\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xe4\x00\x06\xec\x00\x00\x00\x00\x00\x00\x00\x00RATE\x00\x00\x00\x00\x00\x00\x00\x00\x01\x02\x03\x04\x05\x06\x07\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' > "$here/corpus/ntp_reply/rate"
