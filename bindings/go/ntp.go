@@ -4,7 +4,13 @@ package realsig
 // origin timestamp matched on reply, mode, kiss-o'-death codes, stratum, leap indicator,
 // dispersion); this file adds the reference host's policy on top: a 1.5 s root-distance
 // limit, a zero-transmit check, per-server min-poll and kiss handling, majority selection
-// across servers, and an estimate anchored to Go's monotonic clock between queries.
+// across servers, and an estimate anchored to a clock that counts suspend between queries.
+//
+// Why not Go's monotonic clock: on Linux it is CLOCK_MONOTONIC, which stops while the machine
+// is suspended. An estimate extrapolated on it, and aged on it, came back from an 8-hour sleep
+// 8 hours behind and still "fresh" (the seed scenario: a laptop sleeps, its clock falls behind).
+// The estimate is anchored to CLOCK_BOOTTIME instead (sinceBoot, boottime_linux.go), which
+// keeps counting through a suspend, as the reference host's is.
 
 import (
 	"errors"
@@ -45,6 +51,8 @@ const (
 type NTPClock struct {
 	timeout, poll, maxAge, minPoll time.Duration
 	servers                        []*ntpServer
+	// since is the clock estimates are anchored to and aged on: sinceBoot, or a test's.
+	since func() time.Duration
 
 	mu       sync.Mutex
 	est      *ntpEstimate
@@ -54,15 +62,16 @@ type NTPClock struct {
 
 type ntpServer struct {
 	addr      string
-	lastQuery time.Time // monotonic
-	notBefore time.Time // RATE backoff
+	asked     bool
+	lastQuery time.Duration // on c.since
+	notBefore time.Duration // RATE backoff, on c.since
 	backoff   time.Duration
 	retired   string // DENY or RSTR: never asked again
 }
 
 type ntpEstimate struct {
-	anchor      time.Time // local, with Go's monotonic reading
-	real        time.Time // the real time at anchor
+	anchor      time.Duration // c.since() when the reply arrived
+	real        time.Time     // the real time at anchor
 	uncertainty time.Duration
 	server      string
 }
@@ -70,7 +79,7 @@ type ntpEstimate struct {
 // NewNTPClock asks servers ("host" or "host:port"; port 123 by default). Nothing is sent
 // until the first read.
 func NewNTPClock(servers []string, opts ...NTPOption) *NTPClock {
-	c := &NTPClock{timeout: time.Second, poll: 64 * time.Second, maxAge: 1024 * time.Second, minPoll: 16 * time.Second}
+	c := &NTPClock{timeout: time.Second, poll: 64 * time.Second, maxAge: 1024 * time.Second, minPoll: 16 * time.Second, since: sinceBoot}
 	for _, s := range servers {
 		c.servers = append(c.servers, &ntpServer{addr: s})
 	}
@@ -92,7 +101,7 @@ func (c *NTPClock) Now() (time.Time, error) {
 	c.mu.Lock()
 	est := c.est
 	if est != nil {
-		age := time.Since(est.anchor)
+		age := c.since() - est.anchor
 		if age < c.maxAge {
 			if age >= c.poll {
 				c.startSync() // refresh in the background; this read uses the estimate
@@ -106,10 +115,10 @@ func (c *NTPClock) Now() (time.Time, error) {
 	<-done
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.est == nil || time.Since(c.est.anchor) >= c.maxAge {
+	if c.est == nil || c.since()-c.est.anchor >= c.maxAge {
 		return time.Time{}, fmt.Errorf("ntp: %w", c.lastErr)
 	}
-	return c.est.real.Add(time.Since(c.est.anchor)), nil
+	return c.est.real.Add(c.since() - c.est.anchor), nil
 }
 
 // Uncertainty bounds the error of Now's current estimate (0 before the first sync).
@@ -119,7 +128,7 @@ func (c *NTPClock) Uncertainty() time.Duration {
 	if c.est == nil {
 		return 0
 	}
-	return c.est.uncertainty + time.Since(c.est.anchor)*driftPPM/1e6
+	return c.est.uncertainty + (c.since()-c.est.anchor)*driftPPM/1e6
 }
 
 // startSync starts a sync unless one runs (single flight) and returns its done channel.
@@ -149,26 +158,27 @@ type ntpSample struct {
 	offset time.Duration
 	delay  time.Duration
 	dist   time.Duration
-	anchor time.Time
+	anchor time.Duration // c.since() at the reply
+	wall   time.Time     // time.Now() at the same moment, monotonic reading stripped
 }
 
 // sync asks every eligible server at once (the lock is not held meanwhile) and picks one
 // sample: those whose interval offset±distance overlaps a majority's, then the least delay.
 func (c *NTPClock) sync() (*ntpEstimate, error) {
 	c.mu.Lock()
-	now := time.Now()
+	now := c.since()
 	var ask []*ntpServer
 	var skipped []string
 	for _, s := range c.servers {
 		switch {
 		case s.retired != "":
 			skipped = append(skipped, fmt.Sprintf("%s: retired after kiss-o'-death %s", s.addr, s.retired))
-		case now.Before(s.notBefore):
-			skipped = append(skipped, fmt.Sprintf("%s: rate-limited (RATE), next query in %s", s.addr, s.notBefore.Sub(now).Round(time.Second)))
-		case !s.lastQuery.IsZero() && now.Sub(s.lastQuery) < c.minPoll:
-			skipped = append(skipped, fmt.Sprintf("%s: asked %s ago (min poll %s)", s.addr, now.Sub(s.lastQuery).Round(time.Millisecond), c.minPoll))
+		case now < s.notBefore:
+			skipped = append(skipped, fmt.Sprintf("%s: rate-limited (RATE), next query in %s", s.addr, (s.notBefore-now).Round(time.Second)))
+		case s.asked && now-s.lastQuery < c.minPoll:
+			skipped = append(skipped, fmt.Sprintf("%s: asked %s ago (min poll %s)", s.addr, (now-s.lastQuery).Round(time.Millisecond), c.minPoll))
 		default:
-			s.lastQuery = now
+			s.asked, s.lastQuery = true, now
 			ask = append(ask, s)
 		}
 	}
@@ -204,7 +214,7 @@ func (c *NTPClock) sync() (*ntpEstimate, error) {
 	}
 	return &ntpEstimate{
 		anchor:      best.anchor,
-		real:        best.anchor.Round(0).Add(best.offset),
+		real:        best.wall.Add(best.offset),
 		uncertainty: best.dist,
 		server:      best.server,
 	}, nil
@@ -213,7 +223,7 @@ func (c *NTPClock) sync() (*ntpEstimate, error) {
 // query asks one server and applies the checks and kiss handling.
 func (c *NTPClock) query(s *ntpServer) (*ntpSample, error) {
 	r, err := ntp.QueryWithOptions(s.addr, ntp.QueryOptions{Timeout: c.timeout})
-	anchor := time.Now()
+	anchor, wall := c.since(), time.Now().Round(0)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +232,7 @@ func (c *NTPClock) query(s *ntpServer) (*ntpSample, error) {
 		case "RATE":
 			c.mu.Lock()
 			s.backoff = min(max(2*s.backoff, rateBackoffMin), rateBackoffMax)
-			s.notBefore = anchor.Add(s.backoff)
+			s.notBefore = anchor + s.backoff
 			c.mu.Unlock()
 			return nil, fmt.Errorf("kiss-o'-death RATE: backing off %s", s.backoff)
 		case "DENY", "RSTR":
@@ -248,7 +258,7 @@ func (c *NTPClock) query(s *ntpServer) (*ntpSample, error) {
 	c.mu.Lock()
 	s.backoff = 0
 	c.mu.Unlock()
-	return &ntpSample{server: s.addr, offset: r.ClockOffset, delay: r.RTT, dist: r.RootDistance, anchor: anchor}, nil
+	return &ntpSample{server: s.addr, offset: r.ClockOffset, delay: r.RTT, dist: r.RootDistance, anchor: anchor, wall: wall}, nil
 }
 
 // selectSample keeps the samples whose intervals overlap more than half of all samples'

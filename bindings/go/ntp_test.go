@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -141,4 +142,47 @@ func TestNTPMajority(t *testing.T) {
 		t.Fatal(err)
 	}
 	near(t, got, time.Now(), 50*time.Millisecond)
+}
+
+// TestNTPSurvivesSuspend simulates an 8-hour suspend with injected clocks: the clock the
+// estimate is aged on (CLOCK_BOOTTIME in production) jumps 8 hours, and the server's time
+// is now 8 hours ahead of this process's (a VM whose clock stood still while it slept).
+// The estimate must be re-synced before the next read, not extrapolated from before the
+// sleep; on CLOCK_MONOTONIC (Go's monotonic clock) that read came back 8 hours behind.
+func TestNTPSurvivesSuspend(t *testing.T) {
+	var offset atomic.Int64
+	srv := startScriptedNTP(t, func(req []byte) []byte { return goodReply(time.Duration(offset.Load()))(req) })
+	c := NewNTPClock([]string{srv.addr})
+	var boot atomic.Int64
+	boot.Store(int64(time.Hour))
+	c.since = func() time.Duration { return time.Duration(boot.Load()) }
+
+	got, err := c.Now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, got, time.Now(), 50*time.Millisecond)
+
+	const sleep = 8 * time.Hour
+	boot.Add(int64(sleep))
+	offset.Store(int64(sleep))
+	got, err = c.Now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, got, time.Now().Add(sleep), 50*time.Millisecond)
+	if n := srv.requests.Load(); n != 2 {
+		t.Fatalf("the server was asked %d times, want 2 (once before the suspend, once after)", n)
+	}
+}
+
+// TestSinceBootCountsLikeTheMonotonicClock checks the production clock is a clock: it
+// advances with Go's monotonic clock while the machine is awake.
+func TestSinceBootCountsLikeTheMonotonicClock(t *testing.T) {
+	b0, m0 := sinceBoot(), time.Now()
+	time.Sleep(50 * time.Millisecond)
+	db, dm := sinceBoot()-b0, time.Since(m0)
+	if d := db - dm; d > 20*time.Millisecond || d < -20*time.Millisecond {
+		t.Fatalf("boot clock advanced %s while the monotonic clock advanced %s", db, dm)
+	}
 }

@@ -56,19 +56,24 @@ export function awsSdkConfig({ clock = defaultClock(), signerConstructor } = {})
     }
 
     // sign() also takes strings, event-stream events and messages; each takes signingDate.
-    sign(toSign, options = {}) {
+    // A clock that can re-sync (ntpClock, after a suspend) is given the chance first.
+    async sign(toSign, options = {}) {
+      await clock.ready?.();
       return this.inner.sign(toSign, dated(options));
     }
 
-    presign(request, options = {}) {
+    async presign(request, options = {}) {
+      await clock.ready?.();
       return this.inner.presign(request, dated(options));
     }
 
-    signWithCredentials(request, credentials, options = {}) {
+    async signWithCredentials(request, credentials, options = {}) {
+      await clock.ready?.();
       return this.inner.signWithCredentials(request, credentials, dated(options));
     }
 
-    presignWithCredentials(request, credentials, options = {}) {
+    async presignWithCredentials(request, credentials, options = {}) {
+      await clock.ready?.();
       return this.inner.presignWithCredentials(request, credentials, dated(options));
     }
   }
@@ -83,5 +88,6 @@ export async function getSignedUrl(client, command, options = {}) {
   const presigner = await import('@aws-sdk/s3-request-presigner').catch(() => null);
   if (!presigner) throw new Error('realsig/aws-sdk: getSignedUrl needs @aws-sdk/s3-request-presigner installed');
   const clock = client?.config?.realsigClock ?? defaultClock();
+  await clock.ready?.();
   return presigner.getSignedUrl(client, command, { ...options, signingDate: options.signingDate ?? clockDate(clock) });
 }

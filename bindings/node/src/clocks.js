@@ -120,7 +120,7 @@ export function realtimeFile(path = process.env.FAKETIME_REALTIME_FILE, { allowS
 
 /** Sources tried in order; the first that gives a reading wins. */
 export function chain(...providers) {
-  return () => {
+  const first = () => {
     const tried = [];
     for (const p of providers) {
       try {
@@ -131,6 +131,12 @@ export function chain(...providers) {
     }
     throw new ClockError(`no source has a trustworthy time (tried ${tried.join('; ')})`);
   };
+  // Members that can re-sync (ntpClock after a suspend) are waited for, so the chain does
+  // not pass them over for a later member only because they were mid-sync.
+  first.ready = async () => {
+    await Promise.all(providers.map((p) => p.ready?.()));
+  };
+  return first;
 }
 
 const ONE_BYTE = new Uint8Array(1);

@@ -155,7 +155,20 @@ export function realtimeFile(path?: string, options?: { allowStatic?: boolean })
 export function chain(...clocks: Clock[]): Clock;
 export function defaultClock(): Clock;
 export function parseRealtime(text: string): { nanos: bigint; hasFraction: boolean };
+/**
+ * An NTP clock. A read after a suspend (the wall clock moved against process.hrtime by more
+ * than `suspendToleranceMs`) fails closed and starts a re-sync; `ready()` resolves once the
+ * clock can be read again. `monoNow`/`wallNow` (nanoseconds) replace process.hrtime and
+ * Date.now, for tests.
+ */
 export function ntpClock(
   servers: string | string[],
-  options?: { timeoutMs?: number; pollMs?: number; maxAgeMs?: number },
-): Promise<Clock & { close(): void }>;
+  options?: {
+    timeoutMs?: number;
+    pollMs?: number;
+    maxAgeMs?: number;
+    suspendToleranceMs?: number;
+    monoNow?: () => bigint;
+    wallNow?: () => bigint;
+  },
+): Promise<Clock & { ready(): Promise<void>; close(): void }>;

@@ -3,6 +3,14 @@
 // the server, RATE backs off), LI 3, stratum >= 16, zero transmit, root distance <= 1.5 s,
 // era-safe wrapping differences. The estimate is anchored to process.hrtime (which keeps its
 // rate under libfaketime) and refreshed in the background; signing never waits on the network.
+//
+// Suspend: process.hrtime is CLOCK_MONOTONIC, which stops while the machine sleeps, and Node
+// cannot read CLOCK_BOOTTIME. So every read also compares how far the wall clock (Date.now(),
+// which the kernel restores after a resume; faked by libfaketime but at the true rate) moved
+// since the sample with how far hrtime moved. When they disagree by more than
+// `suspendToleranceMs`, the machine slept (or its clock was stepped): the estimate is dropped,
+// a re-sync starts, and the read fails closed, saying so. `await clock.ready()` waits for that
+// re-sync; the realsig/aws-sdk adapter awaits it before every signature.
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 
@@ -87,8 +95,15 @@ function splitHostPort(server) {
   return { host: m[1], port: m[2] ? Number(m[2]) : 123 };
 }
 
-/** One exchange with `server` (`host[:port]`); resolves to `{ realNanos, mono, uncertainty }`. */
-export function query(server, { timeoutMs = 1000 } = {}) {
+const hrNow = () => process.hrtime.bigint();
+const dateNow = () => BigInt(Date.now()) * 1_000_000n;
+
+/**
+ * One exchange with `server` (`host[:port]`); resolves to `{ realNanos, mono, wall,
+ * uncertainty, delay }`: the real time, hrtime and the wall clock when the reply arrived.
+ * `monoNow`/`wallNow` replace process.hrtime and Date.now (nanoseconds, bigint) in tests.
+ */
+export function query(server, { timeoutMs = 1000, monoNow = hrNow, wallNow = dateNow } = {}) {
   const { host, port } = splitHostPort(server);
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
@@ -105,20 +120,20 @@ export function query(server, { timeoutMs = 1000 } = {}) {
     socket.on('error', (e) => finish(e));
     socket.on('message', (msg, rinfo) => {
       if (rinfo.port !== port) return; // not from the server we asked
-      const hr4 = process.hrtime.bigint();
+      const hr4 = monoNow();
       const t4 = t1 + (hr4 - hr1);
       try {
         const reply = parseReply(msg, nonce);
         const s = measure(reply, ntpTimestamp(t1), ntpTimestamp(t4));
-        finish(null, { realNanos: t4 + s.offset, mono: hr4, uncertainty: s.delay / 2n + s.rootDistance, delay: s.delay });
+        finish(null, { realNanos: t4 + s.offset, mono: hr4, wall: t4, uncertainty: s.delay / 2n + s.rootDistance, delay: s.delay });
       } catch (e) {
         finish(e);
       }
     });
     socket.connect(port, host, () => {
       // Only the pair T1/T4 matters for the offset: a faked Date.now() cancels out.
-      hr1 = process.hrtime.bigint();
-      t1 = BigInt(Date.now()) * 1_000_000n;
+      hr1 = monoNow();
+      t1 = wallNow();
       socket.send(request(nonce));
     });
   });
@@ -126,18 +141,25 @@ export function query(server, { timeoutMs = 1000 } = {}) {
 
 /**
  * An NTP clock: syncs once with every server (the answer with the smallest delay wins),
- * then extrapolates on process.hrtime and re-syncs every `pollMs` in the background.
- * Returns a provider with `.close()`.
+ * then extrapolates on process.hrtime and re-syncs every `pollMs` in the background. A read
+ * after a suspend fails closed and starts a re-sync (see the top of this file);
+ * `await clock.ready()` resolves once the clock has a usable estimate again.
+ * Returns a provider with `.ready()` and `.close()`.
  */
-export async function ntpClock(servers, { timeoutMs = 1000, pollMs = 64_000, maxAgeMs = 1_024_000 } = {}) {
+export async function ntpClock(
+  servers,
+  { timeoutMs = 1000, pollMs = 64_000, maxAgeMs = 1_024_000, suspendToleranceMs = 2000, monoNow = hrNow, wallNow = dateNow } = {},
+) {
   const list = Array.isArray(servers) ? servers : [servers];
   const source = `ntp:${list.join('+')}`;
   const retired = new Set();
+  const tolerance = BigInt(suspendToleranceMs) * 1_000_000n;
   let estimate = null;
   let lastError = 'no sync yet';
+  let inflight = null;
   const sync = async () => {
     const asked = list.filter((s) => !retired.has(s));
-    const results = await Promise.allSettled(asked.map((s) => query(s, { timeoutMs })));
+    const results = await Promise.allSettled(asked.map((s) => query(s, { timeoutMs, monoNow, wallNow })));
     const good = [];
     const errors = [];
     results.forEach((r, i) => {
@@ -153,19 +175,45 @@ export async function ntpClock(servers, { timeoutMs = 1000, pollMs = 64_000, max
       lastError = errors.join('; ');
     }
   };
-  await sync();
+  /** One sync at a time: callers during a sync share it. */
+  const resync = () => {
+    inflight ??= sync().finally(() => {
+      inflight = null;
+    });
+    return inflight;
+  };
+  /** Why the estimate cannot be used now, or null. */
+  const unusable = () => {
+    if (!estimate) return lastError;
+    const age = monoNow() - estimate.mono;
+    const jump = wallNow() - estimate.wall - age;
+    if (jump > tolerance || jump < -tolerance) {
+      estimate = null;
+      lastError =
+        `the wall clock moved ${jump / 1_000_000n} ms against the monotonic clock since the last sample ` +
+        '(the machine was suspended, or its clock stepped); re-syncing (await clock.ready())';
+      return lastError;
+    }
+    if (age > BigInt(maxAgeMs) * 1_000_000n) return `the last good sample is ${age / NS} s old (${lastError})`;
+    return null;
+  };
+  await resync();
   const timer = setInterval(() => {
-    sync().catch(() => {});
+    resync().catch(() => {});
   }, pollMs);
   timer.unref();
   const provider = () => {
-    if (!estimate) throw new ClockError(`${source}: ${lastError}`);
-    const age = process.hrtime.bigint() - estimate.mono;
-    if (age > BigInt(maxAgeMs) * 1_000_000n) {
-      throw new ClockError(`${source}: the last good sample is ${age / NS} s old (${lastError})`);
+    const why = unusable();
+    if (why !== null) {
+      resync().catch(() => {});
+      throw new ClockError(`${source}: ${why}`);
     }
+    const age = monoNow() - estimate.mono;
     const nanos = estimate.realNanos + age;
     return { seconds: nanos / NS, nanoseconds: Number(nanos % NS), source, uncertainty: estimate.uncertainty + (age * 15n) / 1_000_000n };
+  };
+  provider.ready = async () => {
+    if (unusable() !== null) await resync();
   };
   provider.close = () => clearInterval(timer);
   return provider;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { ClockError, SignError, Signer, fixedClock, ntpClock, parseRealtime, realtimeFile } from '../src/index.js';
+import { ClockError, SignError, Signer, chain, fixedClock, ntpClock, parseRealtime, realtimeFile } from '../src/index.js';
 import { measure, ntpTimestamp, parseReply, query } from '../src/ntp.js';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
@@ -178,4 +178,42 @@ test('NTP: the clock follows a server two days ahead and the 2036 era boundary',
   reply.writeBigUInt64BE(t3, 32);
   reply.writeBigUInt64BE(t3, 40);
   assert.equal(measure(parseReply(reply, 5n), t1, t1).offset, 10_000_000_000n);
+});
+
+// An 8-hour suspend with injected clocks: hrtime (CLOCK_MONOTONIC) stands still while the
+// machine sleeps; the wall clock and the real time move on. The estimate was extrapolated on
+// hrtime, so before this check a read after the resume came back 8 hours behind.
+test('NTP: after a suspend the estimate is re-synced, never extrapolated across the sleep', async () => {
+  const HOUR = 3_600_000_000_000n;
+  let slept = 0n; // added to the wall clock and the server's time, not to hrtime
+  const server = await scripted((q) => goodReply(q, Date.now() + Number(slept / 1_000_000n)));
+  const clock = await ntpClock([server.server], {
+    timeoutMs: 500,
+    monoNow: () => process.hrtime.bigint(),
+    wallNow: () => BigInt(Date.now()) * 1_000_000n + slept,
+  });
+  const ms = (r) => Number(r.seconds) * 1000 + r.nanoseconds / 1e6;
+  try {
+    assert.ok(Math.abs(ms(clock()) - Date.now()) < 100);
+    slept = 8n * HOUR;
+    assert.throws(
+      () => clock(),
+      (e) => {
+        // Date.now() has millisecond steps: the measured jump is 8 h give or take a few ms.
+        const moved = Number(/moved (-?\d+) ms against the monotonic clock/.exec(e.message)?.[1]);
+        return e instanceof ClockError && Math.abs(moved - 8 * 3_600_000) < 1000 && /suspended/.test(e.message);
+      },
+    );
+    await clock.ready();
+    const after = ms(clock());
+    assert.ok(Math.abs(after - (Date.now() + 8 * 3_600_000)) < 100, new Date(after).toISOString());
+    // And a chain waits for it too.
+    slept = 16n * HOUR;
+    const both = chain(clock, fixedClock(0));
+    await both.ready();
+    assert.ok(Math.abs(ms(both()) - (Date.now() + 16 * 3_600_000)) < 100);
+  } finally {
+    clock.close();
+    server.close();
+  }
 });

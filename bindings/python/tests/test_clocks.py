@@ -286,3 +286,23 @@ def test_realsig_clock_in_the_environment(monkeypatch):
     monkeypatch.delenv("REALSIG_CLOCK")
     monkeypatch.delenv("FAKETIME_REALTIME_FILE", raising=False)
     assert [c.name for c in realsig.clocks.from_env().sources] == ["raw"]
+
+
+def test_ntp_estimate_survives_a_suspend(monkeypatch):
+    """An 8-hour suspend: CLOCK_BOOTTIME (what the estimate is anchored to) moves 8 hours and
+    the server's time is 8 hours on (a VM whose clock stood still). The next read re-syncs
+    rather than extrapolate from before the sleep: on CLOCK_MONOTONIC, which stops during a
+    suspend, it came back 8 hours behind."""
+    sleep = 8 * 3600 * 10**9
+    shift = [0]
+    boot = realsig._raw.boottime_ns
+    monkeypatch.setattr(realsig._raw, "boottime_ns", lambda: boot() + shift[0])
+    srv = Scripted(lambda r: r)
+    try:
+        clock = sntp.NtpClock([srv.addr], timeout=0.5)
+        assert abs(clock() - time.time_ns()) < 100_000_000
+        shift[0], srv.offset_ns = sleep, sleep
+        assert abs(clock() - (time.time_ns() + sleep)) < 100_000_000
+        assert srv.requests == 2
+    finally:
+        srv.close()

@@ -5,8 +5,9 @@ our random origin timestamp, not be a kiss-o'-death (RATE backs the server off, 
 retire it), have stratum 1..15, no alarm leap indicator, a non-zero transmit time, and a root
 distance (root delay / 2 + root dispersion) of at most 1.5 s. Several servers: the largest
 group whose intervals overlap wins, then the least delay. The estimate is kept on the raw
-monotonic clock (not faked by libfaketime), re-synced after 64 s and refused after 1024 s; a
-server is asked at most once per 16 s.
+CLOCK_BOOTTIME (not faked by libfaketime; unlike CLOCK_MONOTONIC it counts time suspended, so
+an estimate from before a laptop's sleep is seen to be that old), re-synced after 64 s and
+refused after 1024 s; a server is asked at most once per 16 s.
 
 (Hand-written rather than PyPI's `ntplib`: ntplib 0.4 does not check the origin timestamp,
 mode, kiss codes or root distance, which are the checks that matter here.)
@@ -77,7 +78,7 @@ def check_reply(data: bytes, origin: int) -> dict:
 
 
 def query(server: str, timeout: float = 1.0) -> dict:
-    """One exchange: the real time at the raw monotonic instant `mono`, and its uncertainty."""
+    """One exchange: the real time at the raw CLOCK_BOOTTIME instant `mono`, and its uncertainty."""
     host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
     host, port = host or server, int(port or 123)
     origin = secrets.randbits(64) or 1
@@ -87,7 +88,7 @@ def query(server: str, timeout: float = 1.0) -> dict:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(timeout)
         s.connect((host, port))  # only replies from the server asked
-        t1 = _raw.monotonic_ns()
+        t1 = _raw.boottime_ns()
         s.send(request)
         try:
             data = s.recv(1024)
@@ -95,7 +96,7 @@ def query(server: str, timeout: float = 1.0) -> dict:
             raise Rejected(f"no reply within {timeout} s") from None
         except OSError as e:
             raise Rejected(f"no reply: {e.strerror or e}") from None
-        t4 = _raw.monotonic_ns()
+        t4 = _raw.boottime_ns()
     r = check_reply(data, origin)
     delay = max((t4 - t1) - (r["xmit"] - r["recv"]), 0)
     return {"real": r["xmit"] + delay // 2, "mono": t4, "uncertainty": delay // 2 + r["distance"], "delay": delay}
@@ -131,13 +132,13 @@ class NtpClock(Clock):
         self._timeout = timeout
         self._lock = threading.Lock()
         self._estimate = None
-        self._asked = {}  # server -> monotonic of last request
-        self._backoff = {}  # server -> monotonic before which it must not be asked (RATE)
+        self._asked = {}  # server -> CLOCK_BOOTTIME of last request
+        self._backoff = {}  # server -> CLOCK_BOOTTIME before which it must not be asked (RATE)
         self._retired = {}  # server -> reason (DENY, RSTR)
         self._last_error = None
 
     def _sync(self):
-        now = _raw.monotonic_ns()
+        now = _raw.boottime_ns()
         samples, reasons = [], []
         for server in self.servers:
             if server in self._retired:
@@ -171,10 +172,10 @@ class NtpClock(Clock):
 
     def _now(self) -> int:
         with self._lock:
-            mono = _raw.monotonic_ns()
+            mono = _raw.boottime_ns()
             if self._estimate is None or mono - self._estimate["mono"] > REFRESH_NS:
                 self._sync()
-                mono = _raw.monotonic_ns()
+                mono = _raw.boottime_ns()
             e = self._estimate
             if e is None or mono - e["mono"] > MAX_AGE_NS:
                 raise ClockError(f"{self.name}: no usable reply ({self._last_error or 'none yet'})")
@@ -183,7 +184,7 @@ class NtpClock(Clock):
     def uncertainty_ns(self):
         """The current estimate's uncertainty, or None before the first sync."""
         e = self._estimate
-        return None if e is None else e["uncertainty"] + (_raw.monotonic_ns() - e["mono"]) // 1000
+        return None if e is None else e["uncertainty"] + (_raw.boottime_ns() - e["mono"]) // 1000
 
 
 def ntp(servers, *, timeout: float = 1.0) -> NtpClock:
