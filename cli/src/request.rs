@@ -80,7 +80,7 @@ pub struct RequestArgs {
     /// With --chunked: the chunk size in bytes (S3 wants at least 8192).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_CHUNK_SIZE, requires = "chunked")]
     chunk_size: usize,
-    /// The most connecting may take, in seconds.
+    /// The most resolving the host name, and then connecting, may each take, in seconds.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = crate::args::parse_seconds)]
     connect_timeout: Duration,
     /// The most any one read or write may wait, and the response's status and headers may
@@ -126,6 +126,7 @@ fn agent(args: &RequestArgs, left: Option<Duration>) -> ureq::Agent {
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_global(left)
+        .timeout_resolve(Some(args.connect_timeout))
         .timeout_connect(Some(args.connect_timeout))
         .timeout_per_read(Some(args.read_timeout))
         .timeout_per_write(Some(args.read_timeout))

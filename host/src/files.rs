@@ -11,7 +11,7 @@
 //!   beyond the limit is read (a regular file may still lie about its size: `/proc` files say 0).
 //!
 //! What this does not bound: a read from a FUSE file whose daemon is wedged blocks in the
-//! kernel. The realtime file, the one read on every signature, runs its reads on a thread
+//! kernel. The realtime file, the one read while signing, runs its reads on a thread
 //! with a deadline for that reason, and is the one input that may also be a FIFO (waited for
 //! on that thread only; see [`crate::clock::realtime_file`]).
 
