@@ -20,7 +20,7 @@ var exportedAPI = []string{
 	"ErrInvalidPayloadHash", "ErrInvalidURL", "ErrorCode", "FixedClock", "Header", "NTP", "NTPClock",
 	"NTPClock.Now", "NTPClock.Uncertainty", "NTPMaxAge", "NTPMinPoll", "NTPOption", "NTPPollInterval", "NTPTimeout",
 	"NewNTPClock", "NewSigner", "Option", "Options", "ParseRealtime", "RawClock", "RealNow", "RealtimeEnv",
-	"RealtimeFile", "RealtimeOption", "Request", "SignError", "SignError.Error", "SignError.Is", "SignedHeader",
+	"RealtimeFile", "RealtimeOption", "RealtimeTimeout", "Request", "SignError", "SignError.Error", "SignError.Is", "SignedHeader",
 	"Signed", "Signer", "Signer.Close", "Signer.Presign", "Signer.Sign", "Signer.SignRequest", "UnsignedPayload",
 	"WithCompilationCacheDir", "WithPoolSize", "WithRealNow",
 	// chunked uploads, POST policies, event streams

@@ -7,6 +7,8 @@ package realsig
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -111,6 +113,30 @@ func BenchmarkStartup(b *testing.B) {
 		start(dir) // warms dir
 		for b.Loop() {
 			start(dir)
+		}
+	})
+}
+
+// BenchmarkRealtimeFile: one reading of a snapshot file, read on a goroutine with a deadline
+// (RealtimeFile), against the same read done inline (readNow), in one run.
+func BenchmarkRealtimeFile(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "realtime")
+	if err := os.WriteFile(path, []byte("1795341747.123456789"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	f := &realtimeFile{path: path, allowStatic: true, timeout: time.Second}
+	b.Run("deadline", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := f.read(path); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("inline", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := f.readNow(path); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -64,13 +65,21 @@ type RealtimeOption func(*realtimeFile)
 // is refused, because a live libfaketimefs file always advances.
 func AllowStatic() RealtimeOption { return func(f *realtimeFile) { f.allowStatic = true } }
 
+// RealtimeTimeout bounds one read of the file (default 1 s): a FIFO nothing writes to, or a
+// FUSE mount whose daemon hangs, fails the source within it instead of blocking the signer.
+func RealtimeTimeout(d time.Duration) RealtimeOption { return func(f *realtimeFile) { f.timeout = d } }
+
 // RealtimeFile reads libfaketimefs's realtime file (path, or $FAKETIME_REALTIME_FILE when path
 // is empty) on every call, with the same rules as the reference host: the text is Unix seconds
 // `\s*\d+(\.\d+)?\s*`, truncated to nanoseconds; the value is trusted only once it has been
 // seen to advance with the monotonic clock (a fraction within 20 ms, whole seconds within
 // 1.2 s), and later reads must stay in step with that anchor.
+//
+// Each read runs on a goroutine waited for at most RealtimeTimeout; while one has not
+// returned, later reads fail at once. The file must be a regular file or a FIFO (a device such
+// as /dev/zero is refused), as in the host.
 func RealtimeFile(path string, opts ...RealtimeOption) RealNow {
-	f := &realtimeFile{path: path}
+	f := &realtimeFile{path: path, timeout: time.Second}
 	for _, o := range opts {
 		o(f)
 	}
@@ -80,8 +89,10 @@ func RealtimeFile(path string, opts ...RealtimeOption) RealNow {
 type realtimeFile struct {
 	path        string
 	allowStatic bool
+	timeout     time.Duration
 	mu          sync.Mutex
 	anchor      *realtimeSample
+	stuck       atomic.Int64 // UnixNano when a read still running past its deadline began; 0: none
 }
 
 // realtimeSample is one read of the file, bracketed by the monotonic clock: a live file's
@@ -142,8 +153,54 @@ func (f *realtimeFile) source() string {
 	return "faketimefs:" + p
 }
 
+// read reads the file on a goroutine, waiting at most f.timeout.
 func (f *realtimeFile) read(path string) (realtimeSample, error) {
+	if since := f.stuck.Load(); since != 0 {
+		return realtimeSample{}, fmt.Errorf("%s: a read of the file has not returned for %s (a FIFO nothing writes to, or a wedged FUSE mount)",
+			f.source(), time.Since(time.Unix(0, since)).Round(time.Millisecond))
+	}
+	type result struct {
+		sample realtimeSample
+		err    error
+	}
+	done := make(chan result, 1)
+	started := time.Now()
+	go func() {
+		s, err := f.readNow(path)
+		done <- result{s, err}
+	}()
+	timer := time.NewTimer(f.timeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.sample, r.err
+	case <-timer.C:
+		f.stuck.Store(started.UnixNano())
+		go func() { <-done; f.stuck.Store(0) }()
+		return realtimeSample{}, fmt.Errorf("%s: no answer from the file within %s (a FIFO nothing writes to, or a wedged FUSE mount)", f.source(), f.timeout)
+	}
+}
+
+// describeMode names a file type as the host's messages do.
+func describeMode(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a block device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a file"
+}
+
+func (f *realtimeFile) readNow(path string) (realtimeSample, error) {
 	opened := time.Now()
+	if info, err := os.Stat(path); err == nil && !info.Mode().IsRegular() && info.Mode()&os.ModeNamedPipe == 0 {
+		return realtimeSample{}, fmt.Errorf("%s: cannot read the file: it is %s, not a regular file", f.source(), describeMode(info.Mode()))
+	}
 	file, err := os.Open(path)
 	if err != nil {
 		return realtimeSample{}, fmt.Errorf("%s: cannot read the file: %w", f.source(), err)

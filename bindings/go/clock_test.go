@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -203,5 +204,43 @@ func TestRawClockIgnoresLibfaketime(t *testing.T) {
 	signed, _ := strconv.ParseInt(strings.Fields(after)[0], 10, 64)
 	if d := time.Now().Unix() - signed; d < -2 || d > 5 {
 		t.Fatalf("under FAKETIME=-3d the child signed at %d, %d s from the real time", signed, d)
+	}
+}
+
+// TestRealtimeFileNeverHangs: a FIFO nothing writes to used to block the signer forever in
+// os.Open. Each read now has a deadline, later reads fail at once while it is stuck, a chain
+// moves on to the next source, and a device is refused.
+func TestRealtimeFileNeverHangs(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := RealtimeFile(fifo, RealtimeTimeout(300*time.Millisecond))
+	start := time.Now()
+	if _, err := src(); err == nil || !strings.Contains(err.Error(), "no answer from the file within 300ms") {
+		t.Fatalf("got %v", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("took %s", took)
+	}
+	start = time.Now()
+	if _, err := src(); err == nil || !strings.Contains(err.Error(), "has not returned for") {
+		t.Fatalf("got %v", err)
+	}
+	if took := time.Since(start); took > 100*time.Millisecond {
+		t.Fatalf("a second read waited %s behind the stuck one", took)
+	}
+	got, err := Chain(RealtimeFile(fifo, RealtimeTimeout(100*time.Millisecond)), RawClock())()
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, got, time.Now(), time.Second)
+	if _, err := RealtimeFile("/dev/zero")(); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("got %v", err)
+	}
+	// Release the blocked opens: a writer that closes at once gives them end of file.
+	w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err == nil {
+		w.Close()
 	}
 }
