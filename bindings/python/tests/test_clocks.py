@@ -306,3 +306,29 @@ def test_ntp_estimate_survives_a_suspend(monkeypatch):
         assert srv.requests == 2
     finally:
         srv.close()
+
+
+def test_a_realtime_fifo_nothing_writes_to_never_hangs(tmp_path):
+    """A FIFO nothing writes to blocked the signer forever in open(). Each read now has a
+    deadline, a later read fails at once while it is stuck, a chain moves on, and a device is
+    refused."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    clock = realsig.clocks.realtime_file(str(fifo), timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(realsig.ClockError, match="no answer from the file within 300 ms"):
+        clock()
+    assert time.monotonic() - started < 2
+    started = time.monotonic()
+    with pytest.raises(realsig.ClockError, match="has not returned for"):
+        clock()
+    assert time.monotonic() - started < 0.1
+    both = realsig.clocks.chain(realsig.clocks.realtime_file(str(fifo), timeout=0.1), realsig.clocks.raw_clock())
+    assert abs(both() - time.time_ns()) < 1_000_000_000
+    with pytest.raises(realsig.ClockError, match="it is a character device, not a regular file"):
+        realsig.clocks.realtime_file("/dev/zero")()
+    # Release the blocked opens: a writer that closes at once gives them end of file.
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:
+        pass

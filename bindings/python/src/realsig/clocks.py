@@ -17,7 +17,9 @@ an `int` of nanoseconds since the Unix epoch, or raises ClockError. The built-in
 
 import datetime as _dt
 import os
+import queue
 import re
+import stat
 import threading
 import time
 
@@ -42,6 +44,60 @@ CLOCK_ENV = "REALSIG_CLOCK"
 
 _MAX_LEN = 256
 _READ_SLACK_NS = 5_000_000  # reading the file and the clock at slightly different moments
+_READ_TIMEOUT = 1.0  # one read of the realtime file; a FIFO nothing writes to never answers
+
+
+class _Reader:
+    """Runs one function at a time on a daemon thread of its own, waiting at most `timeout`
+    for it: a realtime file that is a FIFO nothing writes to, or on a hung FUSE mount, fails
+    the clock (and a chain moves on) instead of blocking the signer. While a call is stuck,
+    later calls fail at once."""
+
+    def __init__(self, fn, name, timeout):
+        self._fn, self._name, self._timeout = fn, name, timeout
+        self._requests = queue.SimpleQueue()
+        self._busy_since = 0
+        threading.Thread(target=self._serve, name="realsig-realtime-file", daemon=True).start()
+
+    def _serve(self):
+        while True:
+            reply = self._requests.get()
+            self._busy_since = _raw.monotonic_ns() or 1
+            try:
+                result = (True, self._fn())
+            except BaseException as e:  # handed to the caller, who re-raises it
+                result = (False, e)
+            self._busy_since = 0
+            reply.put(result)
+
+    def __call__(self):
+        since = self._busy_since
+        if since and _raw.monotonic_ns() - since > self._timeout * NS_PER_S:
+            stuck_ms = (_raw.monotonic_ns() - since) // 1_000_000
+            raise ClockError(
+                f"{self._name}: a read of the file has not returned for {stuck_ms} ms "
+                "(a FIFO nothing writes to, or a wedged FUSE mount)"
+            )
+        reply = queue.SimpleQueue()
+        self._requests.put(reply)
+        try:
+            ok, value = reply.get(timeout=self._timeout)
+        except queue.Empty:
+            raise ClockError(
+                f"{self._name}: no answer from the file within {int(self._timeout * 1000)} ms "
+                "(a FIFO nothing writes to, or a wedged FUSE mount)"
+            ) from None
+        if ok:
+            return value
+        raise value
+
+
+def _describe(mode):
+    for test, what in ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return "not a file"
 _REALTIME_TEXT = re.compile(r"[\t\n\v\f\r ]*([0-9]+)(?:\.([0-9]+))?[\t\n\v\f\r ]*", re.ASCII)
 
 
@@ -105,11 +161,13 @@ def parse_realtime(text: str):
     return int(secs) * NS_PER_S + nanos, frac is not None
 
 
-def realtime_file(path=None, *, allow_static=False) -> Clock:
+def realtime_file(path=None, *, allow_static=False, timeout=_READ_TIMEOUT) -> Clock:
     """libfaketimefs's realtime file. It is trusted once two reads have advanced with the
     monotonic clock (a fraction within 20 ms, whole seconds within 1.2 s) and then while it
     keeps doing so, so a file that freezes is caught. `allow_static` accepts a snapshot that
-    never advances (the signatures go stale with it)."""
+    never advances (the signatures go stale with it). Each read runs on a thread of the
+    clock's own, waited for at most `timeout` seconds; the file must be a regular file or a
+    FIFO (a device such as /dev/zero is refused), as in the host."""
     path = path or os.environ.get(REALTIME_ENV)
     if not path:
         raise ClockError(f"realtime file: no path and ${REALTIME_ENV} is not set")
@@ -117,10 +175,16 @@ def realtime_file(path=None, *, allow_static=False) -> Clock:
     lock = threading.Lock()
     anchor = [None]
 
-    def read():
+    def read_now():
         # A sample brackets the read: a live file's value is computed between the open and
         # the end of the read.
         opened = _raw.monotonic_ns()
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as e:
+            raise ClockError(f"{name}: cannot read the file: {e.strerror or e}") from None
+        if not stat.S_ISREG(mode) and not stat.S_ISFIFO(mode):
+            raise ClockError(f"{name}: cannot read the file: it is {_describe(mode)}, not a regular file")
         try:
             with open(path, "rb") as f:
                 data = f.read(_MAX_LEN + 1)
@@ -134,6 +198,8 @@ def realtime_file(path=None, *, allow_static=False) -> Clock:
         except ClockError as e:
             raise ClockError(f"{name}: {e}") from None
         return opened, done, nanos, frac
+
+    read = _Reader(read_now, name, timeout)
 
     def together(a, b):
         # The advance must fit the time between the reads (end of a to start of b, up to start
