@@ -70,7 +70,7 @@ lists() { # lists LISTING_FILE PATH...: each path is in the listing
 node_pack() {
   (cd "$repo/bindings/node" && npm pack --silent --pack-destination "$work" >/dev/null)
   tar -tzf "$work"/realsig-*.tgz | sed 's|^package/||' > "$work/npm.list"
-  lists "$work/npm.list" package.json LICENSE README.md src/index.js src/index.d.ts src/clocks.js \
+  lists "$work/npm.list" package.json LICENSE README.md src/index.js src/index.d.ts src/clocks.js src/realtime-reader.cjs \
     src/aws-sdk.js src/aws-sdk.d.ts generated/realsig.js generated/realsig.d.ts generated/realsig.core.wasm
 }
 node_consumer() {

@@ -4,9 +4,10 @@
 // Under libfaketime, Date.now() is faked; process.hrtime is faked too but keeps its rate, so
 // it still measures elapsed time. The realtime file, NTP and the kernel's file times give the
 // real time; see README.md.
-import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 
 import { ClockError } from './errors.js';
 
@@ -58,25 +59,83 @@ function sleepSync(ms) {
   Atomics.wait(sleepCell, 0, 0, ms);
 }
 
+// The realtime file's reader (realtime-reader.cjs): a worker thread that reads the file when asked, so that the
+// (synchronous) provider can wait for it with a deadline, Atomics.wait on shared memory. A
+// FIFO nothing writes to, or a FUSE mount whose daemon hangs, then fails the provider instead
+// of blocking the event loop for ever. Shared memory: [0] 0 idle, 1 asked, 2 answered;
+// [1] the answer's length, negative for an error message; [2] 1 once the worker runs (its
+// start-up, tens of ms, more on a loaded machine, is not counted against a read's deadline);
+// then the answer's bytes.
+
+/** One reader per path and timeout in this thread (a worker costs megabytes). */
+const readers = new Map();
+
+/** A synchronous read of `path` through a reader worker, waited for at most `timeoutMs`. */
+function boundedReader(path, source, timeoutMs) {
+  const key = `${timeoutMs}:${path}`;
+  if (!readers.has(key)) readers.set(key, newReader(path, timeoutMs));
+  const read = readers.get(key);
+  return () => read(source);
+}
+
+function newReader(path, timeoutMs) {
+  const shared = new SharedArrayBuffer(12 + 512);
+  const state = new Int32Array(shared, 0, 3);
+  const bytes = new Uint8Array(shared, 12);
+  // A .cjs file: CommonJS whatever the process's flags (`--input-type=module` reaches workers).
+  const worker = new Worker(new URL('./realtime-reader.cjs', import.meta.url), { workerData: { path, shared } });
+  worker.unref(); // it never keeps the process alive
+  let failed = null;
+  worker.on('error', (e) => {
+    failed = e; // reads then time out, naming it
+  });
+  let askedAt = 0n;
+  return (source) => {
+    const stuck = (what) => new ClockError(`${source}: ${what} (a FIFO nothing writes to, or a wedged FUSE mount)`);
+    if (failed) throw new ClockError(`${source}: the realtime file's reader thread failed: ${failed.message}`);
+    if (Atomics.load(state, 2) === 0 && Atomics.wait(state, 2, 0, 10_000) === 'timed-out') {
+      throw new ClockError(`${source}: the realtime file's reader thread did not start within 10 s`);
+    }
+    if (Atomics.load(state, 0) === 1) {
+      throw stuck(`a read of the file has not returned for ${(process.hrtime.bigint() - askedAt) / 1_000_000n} ms`);
+    }
+    Atomics.store(state, 0, 1); // a late answer to an earlier request is discarded here
+    Atomics.notify(state, 0);
+    askedAt = process.hrtime.bigint();
+    Atomics.wait(state, 0, 1, timeoutMs);
+    if (Atomics.load(state, 0) !== 2) throw stuck(`no answer from the file within ${timeoutMs} ms`);
+    const n = Atomics.load(state, 1);
+    const text = Buffer.from(bytes.subarray(0, Math.abs(n))).toString('utf8');
+    Atomics.store(state, 0, 0);
+    if (n < 0) throw new ClockError(`${source}: cannot read the file: ${text}`);
+    return text;
+  };
+}
+
 /**
- * libfaketimefs's realtime file (path, else $FAKETIME_REALTIME_FILE). Re-read on every call;
- * trusted only once it has been seen to advance with the monotonic clock, like the host's
- * source. `allowStatic: true` accepts a snapshot that never advances.
+ * libfaketimefs's realtime file (path, else $FAKETIME_REALTIME_FILE). Trusted only once it
+ * has been seen to advance with the monotonic clock, like the host's source.
+ * `allowStatic: true` accepts a snapshot that never advances. Reads run on a worker thread
+ * waited for at most `timeoutMs` (1 s), so a FIFO or a hung FUSE mount fails the provider
+ * instead of blocking; a device such as /dev/zero is refused. Handing a read to the worker
+ * and back costs tens of microseconds, so a proved reading is reused for `reuseMs` (50 ms),
+ * extrapolated on process.hrtime, as in the host.
  */
-export function realtimeFile(path = process.env.FAKETIME_REALTIME_FILE, { allowStatic = false } = {}) {
+export function realtimeFile(
+  path = process.env.FAKETIME_REALTIME_FILE,
+  { allowStatic = false, timeoutMs = 1000, reuseMs = 50 } = {},
+) {
   if (!path) throw new ClockError('realtime file: no path and FAKETIME_REALTIME_FILE is not set');
   const source = `${allowStatic ? 'faketimefs-static' : 'faketimefs'}:${path}`;
+  const readText = boundedReader(path, source, timeoutMs);
   let anchor = null; // { opened, mono, nanos, hasFraction }
+  let recent = null; // the sample the last reading came from
   // A sample brackets the read with process.hrtime: a live file's value is computed somewhere
   // between the open and the end of the read.
   const read = () => {
     const opened = process.hrtime.bigint();
-    let text;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      throw new ClockError(`${source}: cannot read the file: ${e.message}`);
-    }
+    const text = readText();
+    if (text.length > 256) throw new ClockError(`${source}: the file is longer than 256 bytes; not a realtime value`);
     try {
       return { opened, mono: process.hrtime.bigint(), ...parseRealtime(text) };
     } catch (e) {
@@ -96,10 +155,18 @@ export function realtimeFile(path = process.env.FAKETIME_REALTIME_FILE, { allowS
     const resolution = a.hasFraction && b.hasFraction ? 1_000_000n : NS_PER_S;
     return gap <= resolution + 5_000_000n + longest / 1000n;
   };
+  const used = (sample) => {
+    recent = sample;
+    return fromNanos(sample.nanos, source);
+  };
   return () => {
+    if (!allowStatic && recent) {
+      const age = process.hrtime.bigint() - recent.mono;
+      if (age >= 0n && age < BigInt(reuseMs) * 1_000_000n) return fromNanos(recent.nanos + age, source);
+    }
     const latest = read();
     if (allowStatic) return fromNanos(latest.nanos, source);
-    if (anchor && together(anchor, latest)) return fromNanos(latest.nanos, source);
+    if (anchor && together(anchor, latest)) return used(latest);
     // Prove it: a fraction moves within 20 ms, whole seconds within 1.2 s.
     let probe;
     const window = latest.hasFraction ? 20_000_000n : 1_200_000_000n;
@@ -109,7 +176,7 @@ export function realtimeFile(path = process.env.FAKETIME_REALTIME_FILE, { allowS
     } while (probe.nanos === latest.nanos && probe.mono - latest.mono < window);
     if (probe.nanos !== latest.nanos && together(latest, probe)) {
       anchor = probe;
-      return fromNanos(probe.nanos, source);
+      return used(probe);
     }
     throw new ClockError(
       `${source}: stale snapshot: the value did not advance with the monotonic clock; ` +

@@ -151,7 +151,7 @@ export function systemClock(): Clock;
 export function kernelClock(options?: { dir?: string }): Clock;
 export function fixedClock(date: Date | number): Clock;
 export function userClock(fn: () => Date | number | Reading, source?: string): Clock;
-export function realtimeFile(path?: string, options?: { allowStatic?: boolean }): Clock;
+export function realtimeFile(path?: string, options?: { allowStatic?: boolean; timeoutMs?: number; reuseMs?: number }): Clock;
 export function chain(...clocks: Clock[]): Clock;
 export function defaultClock(): Clock;
 export function parseRealtime(text: string): { nanos: bigint; hasFraction: boolean };

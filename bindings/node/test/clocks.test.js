@@ -1,14 +1,14 @@
 // real-now providers: the realtime file (strict parse, staleness, under a faked clock), NTP
 // against a scripted loopback server, and the fail-closed error path.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { ClockError, SignError, Signer, chain, fixedClock, ntpClock, parseRealtime, realtimeFile } from '../src/index.js';
+import { ClockError, SignError, Signer, chain, fixedClock, kernelClock, ntpClock, parseRealtime, realtimeFile } from '../src/index.js';
 import { measure, ntpTimestamp, parseReply, query } from '../src/ntp.js';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
@@ -215,5 +215,32 @@ test('NTP: after a suspend the estimate is re-synced, never extrapolated across 
   } finally {
     clock.close();
     server.close();
+  }
+});
+
+// A FIFO nothing writes to blocked the event loop for ever (readFileSync). Reads now run on
+// a worker waited for with a deadline: the provider throws within it, a later read throws at
+// once while the first is stuck, a chain moves on, and a device is refused.
+test('a realtime FIFO nothing writes to never hangs the signer', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'realsig-'));
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  try {
+    const clock = realtimeFile(fifo, { timeoutMs: 300 });
+    let started = Date.now();
+    assert.throws(() => clock(), (e) => e instanceof ClockError && /no answer from the file within 300 ms/.test(e.message));
+    assert.ok(Date.now() - started < 2000);
+    started = Date.now();
+    assert.throws(() => clock(), (e) => /has not returned for \d+ ms/.test(e.message));
+    assert.ok(Date.now() - started < 100);
+    const both = chain(realtimeFile(fifo, { timeoutMs: 100 }), kernelClock());
+    assert.ok(Math.abs(Number(both().seconds) * 1000 - Date.now()) < 2000);
+    assert.throws(() => realtimeFile('/dev/zero')(), (e) => /it is a character device, not a regular file/.test(e.message));
+  } finally {
+    // Release the blocked opens: a writer that closes at once gives them end of file.
+    try {
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    } catch {}
+    rmSync(dir, { recursive: true, force: true });
   }
 });
