@@ -232,7 +232,7 @@ test('a realtime FIFO nothing writes to never hangs the signer', () => {
     assert.ok(Date.now() - started < 2000);
     started = Date.now();
     assert.throws(() => clock(), (e) => /has not returned for \d+ ms/.test(e.message));
-    assert.ok(Date.now() - started < 100);
+    assert.ok(Date.now() - started < 300, 'it did not wait out its own 300 ms deadline behind the stuck read');
     const both = chain(realtimeFile(fifo, { timeoutMs: 100 }), kernelClock());
     assert.ok(Math.abs(Number(both().seconds) * 1000 - Date.now()) < 2000);
     assert.throws(() => realtimeFile('/dev/zero')(), (e) => /it is a character device, not a regular file/.test(e.message));

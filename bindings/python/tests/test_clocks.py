@@ -322,7 +322,7 @@ def test_a_realtime_fifo_nothing_writes_to_never_hangs(tmp_path):
     started = time.monotonic()
     with pytest.raises(realsig.ClockError, match="has not returned for"):
         clock()
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 0.3, "it did not wait out its own 300 ms deadline behind the stuck read"
     both = realsig.clocks.chain(realsig.clocks.realtime_file(str(fifo), timeout=0.1), realsig.clocks.raw_clock())
     assert abs(both() - time.time_ns()) < 1_000_000_000
     with pytest.raises(realsig.ClockError, match="it is a character device, not a regular file"):
