@@ -172,12 +172,7 @@ fn run(args: &RequestArgs) -> Result<(), String> {
         if status.as_u16() < 400 {
             return write_response(args, &mut response);
         }
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(1 << 20)
-            .read_to_vec()
-            .unwrap_or_default();
+        let body = error_body(&mut response);
         let error = ServiceError::parse(response.headers(), &body);
         if attempt == 0 && !args.no_skew_correction {
             let times = sent.zip(received).map(|(s, r)| (s.time, r.time));
@@ -288,6 +283,17 @@ fn chunked_mode(args: &RequestArgs) -> Result<ChunkedMode, String> {
     })
 }
 
+/// The body of an error or redirect response, for its code and message: at most 1 MiB, and
+/// empty if it cannot be read (the status is reported either way).
+fn error_body(response: &mut http::Response<ureq::Body>) -> Vec<u8> {
+    response
+        .body_mut()
+        .with_config()
+        .limit(1 << 20)
+        .read_to_vec()
+        .unwrap_or_default()
+}
+
 /// What a redirect said, as the error `request` exits 1 with. Nothing is followed: the AWS
 /// SDKs do not follow redirects of signed requests either (S3 answers 301
 /// PermanentRedirect or 307 TemporaryRedirect with the right endpoint in the body).
@@ -297,12 +303,7 @@ fn redirect(args: &RequestArgs, response: &mut http::Response<ureq::Body>) -> St
         .headers()
         .get("location")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(1 << 20)
-        .read_to_vec()
-        .unwrap_or_default();
+    let body = error_body(response);
     let error = ServiceError::parse(response.headers(), &body);
     if args.include {
         let mut shown = head(response);
