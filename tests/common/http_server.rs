@@ -2,7 +2,7 @@
 //! a closure of the request line and headers ([`HttpServer::start`]), or whatever a raw
 //! handler writes, as slowly as it likes ([`HttpServer::start_raw`]). Stops on drop.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -71,6 +71,14 @@ impl HttpServer {
                         headers.push((n.trim().to_ascii_lowercase(), v.trim().to_owned()));
                     }
                 }
+                // Read the body too (by its content-length): closing a socket with unread bytes
+                // sends a reset, which can destroy the answer before the client reads it.
+                let length = headers
+                    .iter()
+                    .find(|(n, _)| n == "content-length")
+                    .and_then(|(_, v)| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+                let _ = std::io::copy(&mut (&mut reader).take(length.min(64 << 20)), &mut std::io::sink());
                 let seen = Seen {
                     request_line: request_line.trim_end().to_owned(),
                     headers,
