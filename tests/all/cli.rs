@@ -13,7 +13,7 @@ use common::{test_cache_dir, vectors_dir};
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 const TIME: &str = "2015-08-30T12:36:00Z";
 /// `realsig sign` reading the request from stdin, for us-east-1/service.
-const SIGN_STDIN: [&str; 7] = [
+pub(crate) const SIGN_STDIN: [&str; 7] = [
     "sign",
     "--request",
     "-",

@@ -2,7 +2,7 @@
 //! sent where it should not go. Each test is one finding of the probe, against the release
 //! behaviour it replaced; servers run on 127.0.0.1 and stop on drop.
 
-use crate::cli::{hermetic, realsig};
+use crate::cli::{SIGN_STDIN, hermetic, realsig};
 use crate::common::http_server::HttpServer;
 use crate::common::test_cache_dir;
 use crate::common::time_servers::{ScriptedNtp, good_reply};
@@ -102,6 +102,15 @@ fn slow_servers_fail_within_the_read_timeout() {
         let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nfirst ten.");
         wait(stopping, 30);
     });
+    let request = |flags: &[&str], url: &str| {
+        let args = [
+            &["request"][..],
+            flags,
+            &["--region", "us-east-1", "--service", "s3", url],
+        ]
+        .concat();
+        realsig(&args, &[], b"")
+    };
     for (server, want) in [
         (&silent, "timeout"),
         (&trickle, "timeout"),
@@ -109,20 +118,7 @@ fn slow_servers_fail_within_the_read_timeout() {
     ] {
         let url = format!("http://{}/bucket/key", server.addr);
         let started = Instant::now();
-        let out = realsig(
-            &[
-                "request",
-                "--read-timeout",
-                "1",
-                "--region",
-                "us-east-1",
-                "--service",
-                "s3",
-                &url,
-            ],
-            &[],
-            b"",
-        );
+        let out = request(&["--read-timeout", "1"], &url);
         let took = started.elapsed();
         fails_with(&out, want);
         assert!(took < Duration::from_secs(10), "{url} took {took:?}");
@@ -130,20 +126,7 @@ fn slow_servers_fail_within_the_read_timeout() {
     // --max-time bounds the whole exchange, whatever the per-read timeout.
     let url = format!("http://{}/bucket/key", trickle.addr);
     let started = Instant::now();
-    let out = realsig(
-        &[
-            "request",
-            "--max-time",
-            "1.5",
-            "--region",
-            "us-east-1",
-            "--service",
-            "s3",
-            &url,
-        ],
-        &[],
-        b"",
-    );
+    let out = request(&["--max-time", "1.5"], &url);
     fails_with(&out, "timeout");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
@@ -461,19 +444,7 @@ fn request_targets_are_checked_against_the_host() {
             "the request target names host \"other.example\" but the Host header says \"example.amazonaws.com\"",
         ),
     ] {
-        let out = realsig(
-            &[
-                "sign",
-                "--request",
-                "-",
-                "--region",
-                "us-east-1",
-                "--service",
-                "service",
-            ],
-            &[],
-            text.as_bytes(),
-        );
+        let out = realsig(&SIGN_STDIN, &[], text.as_bytes());
         fails_with(&out, want);
     }
 }
