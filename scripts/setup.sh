@@ -10,6 +10,7 @@
 #                     ruby-aws-sdk-s3 and ruby-aws-sdk-core (3.168)
 #   rustup            the wasm32-unknown-unknown target (the guest), rustfmt and clippy
 #   cargo install     s3s-fs 0.14.1, the loopback S3 server that verifies signatures
+#   go install        versitygw 1.8.0, the second one (it canonicalises S3 keys as AWS does)
 #   Go, npm, PyPI     each suite's pinned dependencies (go.sum, package-lock.json,
 #                     requirements-test.txt) into the tool chains' own caches
 set -euo pipefail
@@ -57,6 +58,15 @@ fi
 # -- Go: the module's dependencies (go.mod's toolchain line fetches a newer Go if needed).
 command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
 (cd bindings/go && GOTOOLCHAIN=auto go mod download)
+
+# -- versitygw, into Go's own bin directory (the tests look there and on PATH).
+gobin="$(go env GOPATH)/bin"
+if command -v versitygw >/dev/null || [ -x "$gobin/versitygw" ]; then
+  say "versitygw: present"
+else
+  say "versitygw 1.8.0 (go install, a few minutes)"
+  GOBIN="$gobin" GOFLAGS=-mod=mod go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+fi
 
 # -- Node: the locked dev dependencies (jco, the cross-check signers).
 (cd bindings/node && { [ -d node_modules ] && npm ls --depth=0 >/dev/null 2>&1; } ||

@@ -116,9 +116,9 @@ fn crt_case(
             Form::Header => Placement::Headers,
             Form::Query => Placement::Query(ctx["expiration_in_seconds"].as_u64().ok_or("no expiration")? as u32),
         },
-        double_uri_encode: double_uri_encode.unwrap_or(true),
-        normalize_path: ctx["normalize"].as_bool().unwrap_or(true),
-        content_sha256_header: ctx["sign_body"].as_bool().unwrap_or(false),
+        double_uri_encode: Some(double_uri_encode.unwrap_or(true)),
+        normalize_path: Some(ctx["normalize"].as_bool().unwrap_or(true)),
+        content_sha256_header: Some(ctx["sign_body"].as_bool().unwrap_or(false)),
         omit_session_token: ctx["omit_session_token"].as_bool().unwrap_or(false),
         debug: true,
     };

@@ -73,7 +73,7 @@ var resourceImports = [...]struct {
 
 // wit/realsig.wit as this file was last checked against, by SHA-256. abi_test.go compares it
 // with the file: when the WIT changes, review every layout below, then update the hash.
-const witSHA256 = "24c8431b908d4f23aa50067dfc421d6a55832755dabbafb848c6722bf6e66e3f"
+const witSHA256 = "e5b62db1f69a8bf7293014b0a5d893b8a637c63257ab6056c63074b71703645f"
 
 // Offsets in the argument area of `sign`: record (request, credentials), align 4.
 const (
@@ -86,11 +86,11 @@ const (
 	argService       = 44 // request.service: string
 	argPlacementTag  = 52 // request.options.placement: variant placement, tag u8
 	argPlacementVal  = 56 //   query(u32)
-	argDoubleEncode  = 60 // request.options.double-uri-encode: bool
-	argNormalizePath = 61 // request.options.normalize-path: bool
-	argContentSHA256 = 62 // request.options.content-sha256-header: bool
-	argOmitToken     = 63 // request.options.omit-session-token: bool
-	argDebug         = 64 // request.options.debug: bool
+	argDoubleEncode  = 60 // request.options.double-uri-encode: option<bool>, tag u8 then bool
+	argNormalizePath = 62 // request.options.normalize-path: option<bool>
+	argContentSHA256 = 64 // request.options.content-sha256-header: option<bool>
+	argOmitToken     = 66 // request.options.omit-session-token: bool
+	argDebug         = 67 // request.options.debug: bool
 	argAccessKeyID   = 68 // credentials.access-key-id: string
 	argSecretKey     = 76 // credentials.secret-access-key: string
 	argTokenTag      = 84 // credentials.session-token: option<string>, tag u8
@@ -210,9 +210,9 @@ type abiRequest struct {
 	region, service string
 	query           bool
 	expires         uint32
-	doubleEncode    bool
-	normalizePath   bool
-	contentSHA256   bool
+	doubleEncode    ruleFlag // the three service rules: unset leaves them to the component
+	normalizePath   ruleFlag
+	contentSHA256   ruleFlag
 	omitToken       bool
 	debug           bool
 	sigv4a          bool // call sign-sigv4a; region is the region set
@@ -375,6 +375,21 @@ func putStr(b []byte, off int, ptr, n uint32) {
 	binary.LittleEndian.PutUint32(b[off+4:], n)
 }
 
+// ruleFlag is an option<bool>: a service rule the caller leaves to the component or sets.
+type ruleFlag uint8
+
+const (
+	ruleUnset ruleFlag = iota
+	ruleOff
+	ruleOn
+)
+
+// putFlag writes an option<bool>: its tag byte, then the bool.
+func putFlag(b []byte, off int, f ruleFlag) {
+	putBool(b, off, f != ruleUnset)
+	putBool(b, off+1, f == ruleOn)
+}
+
 func putBool(b []byte, off int, v bool) {
 	if v {
 		b[off] = 1
@@ -481,9 +496,9 @@ func (in *instance) lowerSignArgs(ctx context.Context, a []byte, req *abiRequest
 		a[argPlacementTag] = placementQuery
 		binary.LittleEndian.PutUint32(a[argPlacementVal:], req.expires)
 	}
-	putBool(a, argDoubleEncode, req.doubleEncode)
-	putBool(a, argNormalizePath, req.normalizePath)
-	putBool(a, argContentSHA256, req.contentSHA256)
+	putFlag(a, argDoubleEncode, req.doubleEncode)
+	putFlag(a, argNormalizePath, req.normalizePath)
+	putFlag(a, argContentSHA256, req.contentSHA256)
 	putBool(a, argOmitToken, req.omitToken)
 	putBool(a, argDebug, req.debug)
 	c, err := in.lowerCredentials(ctx, creds)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -21,11 +22,13 @@ type Header struct {
 	Name, Value string
 }
 
-// Options say how to sign. The zero value suits every service but S3; for Service "s3" the
-// S3 rules apply on top (no double URI encoding, no path normalisation, and in header
-// placement an x-amz-content-sha256 header).
+// Options say how to sign. The zero value leaves the rules where services differ to the
+// component, which applies the request's Service's: for "s3" (and s3-object-lambda,
+// s3-outposts, s3express) the path is the object key, sent and signed encoded once; no path
+// normalisation; in header placement an x-amz-content-sha256 header; presigned URLs sign
+// UNSIGNED-PAYLOAD. The fields below only depart from those rules.
 type Options struct {
-	DisableDoubleURIEncode   bool // percent-encode the path only as given
+	DisableDoubleURIEncode   bool // the path is an S3 key: encoded once, never twice
 	DisablePathNormalization bool // keep `.`/`..` segments and repeated slashes
 	ContentSHA256Header      bool // add x-amz-content-sha256 carrying the payload hash
 	OmitSessionToken         bool // add the session token after signing (IoT)
@@ -65,7 +68,8 @@ type Signed struct {
 	// Headers to add, replacing any of the same name. In presigning, empty unless the session
 	// token is added after signing.
 	Headers []SignedHeader
-	// URL to send: the input URL in header placement, the presigned URL otherwise.
+	// URL to send: the input URL in header placement, the presigned URL otherwise; for an S3
+	// key, its path is the key encoded once, as signed (raw "a$b" is sent as "a%24b").
 	URL         string
 	Signature   string    // lowercase hex
 	SigningTime time.Time // the RealNow reading (whole seconds are signed)
@@ -119,11 +123,17 @@ func lowerRequest(req *Request) (abiRequest, error) {
 		}
 		a.query, a.expires = true, uint32(secs)
 	}
+	// The component applies the service's rules; an option only departs from them.
 	o := req.Options
-	s3 := req.Service == "s3"
-	a.doubleEncode = !o.DisableDoubleURIEncode && !s3
-	a.normalizePath = !o.DisablePathNormalization && !s3
-	a.contentSHA256 = o.ContentSHA256Header || (s3 && !a.query)
+	if o.DisableDoubleURIEncode {
+		a.doubleEncode = ruleOff
+	}
+	if o.DisablePathNormalization {
+		a.normalizePath = ruleOff
+	}
+	if o.ContentSHA256Header {
+		a.contentSHA256 = ruleOn
+	}
 	a.omitToken = o.OmitSessionToken
 	a.debug = o.Debug
 	a.sigv4a = o.SigV4a
@@ -259,20 +269,25 @@ func (s *Signer) Sign(ctx context.Context, r *http.Request, creds Credentials, r
 		return err
 	}
 	setSigned(r, signed.Headers)
+	if signed.URL != req.URL {
+		// An S3 key is sent in the form it was signed in (encoded once).
+		sent, err := url.Parse(signed.URL)
+		if err != nil {
+			return &SignError{Code: CodeInvalidURL, Message: "the signed url does not parse: " + err.Error()}
+		}
+		r.URL.Path, r.URL.RawPath = sent.Path, sent.RawPath
+	}
 	return nil
 }
 
 // Presign returns r's URL presigned for service in region, valid for expires (1 s to 7
-// days). S3 URLs sign UNSIGNED-PAYLOAD (unless r has an X-Amz-Content-Sha256 header); other
-// services sign the body's hash as Sign does. Headers the URL needs (only with
+// days). S3 URLs sign UNSIGNED-PAYLOAD (unless r has an X-Amz-Content-Sha256 header: the
+// component's rule); other services sign the body's hash as Sign does. Headers the URL needs (only with
 // OmitSessionToken) are set on r.
 func (s *Signer) Presign(ctx context.Context, r *http.Request, creds Credentials, region, service string, expires time.Duration, opts ...func(*Options)) (string, error) {
 	req, err := fromHTTP(r, region, service, "", opts)
 	if err != nil {
 		return "", err
-	}
-	if service == "s3" && r.Header.Get("X-Amz-Content-Sha256") == "" {
-		req.PayloadHash = UnsignedPayload
 	}
 	req.Expires = expires
 	signed, err := s.SignRequest(ctx, req, creds)

@@ -2,7 +2,7 @@ package realsig
 
 // Servers for the tests, all on 127.0.0.1 and stopped by t.Cleanup: chrony (Debian's
 // `chrony`), a scripted SNTP responder, a libfaketimefs-style realtime file writer, s3s-fs
-// (the loopback S3 server that verifies signatures), and where libfaketime lives.
+// and versitygw (the loopback S3 servers that verify signatures), and where libfaketime lives.
 
 import (
 	"encoding/binary"
@@ -316,26 +316,53 @@ func startS3sFs(t testing.TB) string { return startS3sFsAt(t, "") }
 
 // startS3sFsAt runs s3s-fs with its clock set by libfaketime (fake, e.g. "+2d"; "" for none).
 func startS3sFsAt(t testing.TB, fake string) string {
-	bin, err := exec.LookPath("s3s-fs")
-	if err != nil {
-		home, _ := os.UserHomeDir()
-		bin = filepath.Join(home, ".cargo", "bin", "s3s-fs")
-		if _, err := os.Stat(bin); err != nil {
-			t.Fatal("s3s-fs is not installed: cargo install s3s-fs@0.14.1 --locked --features binary (.ci/run does)")
-		}
+	bin := installed(t, "s3s-fs", ".cargo", "cargo install s3s-fs@0.14.1 --locked --features binary")
+	return startS3Server(t, fake, nil, bin, "--host", "127.0.0.1", "--port", "PORT",
+		"--access-key", s3sFsCreds.AccessKeyID, "--secret-key", s3sFsCreds.SecretAccessKey, t.TempDir())
+}
+
+// startVersitygw runs versitygw 1.8.0 (posix backend; scripts/setup.sh installs it), the
+// server that canonicalises S3 keys as AWS does, with the same credentials as s3s-fs.
+func startVersitygw(t testing.TB) string {
+	bin := installed(t, "versitygw", "go",
+		"GOFLAGS=-mod=mod go install github.com/versity/versitygw/cmd/versitygw@v1.8.0")
+	env := []string{"ROOT_ACCESS_KEY=" + s3sFsCreds.AccessKeyID, "ROOT_SECRET_KEY=" + s3sFsCreds.SecretAccessKey}
+	return startS3Server(t, "", env, bin, "--port", "127.0.0.1:PORT", "posix", t.TempDir())
+}
+
+// installed finds program on PATH or in ~/<homeDir>/bin, or fails the test with the hint.
+func installed(t testing.TB, program, homeDir, hint string) string {
+	if bin, err := exec.LookPath(program); err == nil {
+		return bin
 	}
+	home, _ := os.UserHomeDir()
+	bin := filepath.Join(home, homeDir, "bin", program)
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s is not installed: %s (scripts/setup.sh does)", program, hint)
+	}
+	return bin
+}
+
+// startS3Server runs bin with args ("PORT" in an argument is replaced by a free port) on
+// 127.0.0.1, its clock set by libfaketime when fake is given, and returns its endpoint once
+// it listens. It is killed by its PID when the test ends.
+func startS3Server(t testing.TB, fake string, env []string, bin string, args ...string) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
+	for i, a := range args {
+		args[i] = strings.ReplaceAll(a, "PORT", strconv.Itoa(port))
+	}
+	name := filepath.Base(bin)
 	var stderr strings.Builder
-	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--access-key", s3sFsCreds.AccessKeyID, "--secret-key", s3sFsCreds.SecretAccessKey, t.TempDir())
+	cmd := exec.Command(bin, args...)
 	cmd.Stderr = &stderr
+	cmd.Env = append(os.Environ(), env...)
 	if fake != "" {
-		cmd.Env = append(os.Environ(), "LD_PRELOAD="+libfaketime(t), "FAKETIME="+fake)
+		cmd.Env = append(cmd.Env, "LD_PRELOAD="+libfaketime(t), "FAKETIME="+fake)
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -357,11 +384,11 @@ func startS3sFsAt(t testing.TB, fake string) string {
 		}
 		select {
 		case <-exited:
-			t.Fatalf("s3s-fs exited: %s", stderr.String())
+			t.Fatalf("%s exited: %s", name, stderr.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("s3s-fs did not listen within 10 s")
+			t.Fatalf("%s did not listen within 10 s", name)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

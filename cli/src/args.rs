@@ -113,13 +113,14 @@ pub struct SigningArgs {
     /// Sign the literal UNSIGNED-PAYLOAD instead of the body's hash.
     #[arg(long)]
     pub unsigned_payload: bool,
-    /// Add an x-amz-content-sha256 header (S3; on by default for service s3).
+    /// Add an x-amz-content-sha256 header (S3's rule: the component applies it for s3).
     #[arg(long)]
     pub content_sha256_header: bool,
-    /// Do not percent-encode the path a second time (S3; on by default for service s3).
+    /// Do not percent-encode the path a second time: the path is an S3 key (S3's rule: the
+    /// component applies it for s3).
     #[arg(long)]
     pub no_double_encode: bool,
-    /// Do not normalise the path (S3; on by default for service s3).
+    /// Do not normalise the path (S3's rule: the component applies it for s3).
     #[arg(long)]
     pub no_normalize_path: bool,
     /// Add the session token after signing instead of signing it.
@@ -301,22 +302,22 @@ impl SigningArgs {
             .ok_or_else(|| "no region: pass --region, or set AWS_REGION or a region in the profile".to_owned())
     }
 
-    /// Signing options for `service`; S3's rules are on by default for s3.
-    pub fn options(&self, service: &str, placement: Placement) -> Options {
-        let s3 = service == "s3";
+    /// Signing options: the flags given, the rest left to the component's rules for the
+    /// request's service.
+    pub fn options(&self, placement: Placement) -> Options {
         Options {
-            double_uri_encode: !(self.no_double_encode || s3),
-            normalize_path: !(self.no_normalize_path || s3),
-            content_sha256_header: self.content_sha256_header || (s3 && matches!(placement, Placement::Headers)),
+            double_uri_encode: self.no_double_encode.then_some(false),
+            normalize_path: self.no_normalize_path.then_some(false),
+            content_sha256_header: self.content_sha256_header.then_some(true),
             placement,
             omit_session_token: self.omit_session_token,
             debug: true,
         }
     }
 
-    /// The payload to sign for `body` (S3 presigned URLs sign UNSIGNED-PAYLOAD).
-    pub fn payload(&self, body: &Body, presign_s3: bool) -> Result<Payload, String> {
-        Ok(match (&self.payload_hash, self.unsigned_payload || presign_s3) {
+    /// The payload to sign for `body` (the component ignores it in an S3 presigned URL).
+    pub fn payload(&self, body: &Body) -> Result<Payload, String> {
+        Ok(match (&self.payload_hash, self.unsigned_payload) {
             (Some(hash), _) => Payload::Sha256Hex(hash.clone()),
             (None, true) => Payload::Unsigned,
             (None, false) if body.is_empty() => Payload::Empty,

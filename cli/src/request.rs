@@ -242,7 +242,7 @@ fn send_chunked(
         payload: Payload::Empty,
         options: Options {
             debug: true,
-            ..signing.options(&service, Placement::Headers)
+            ..signing.options(Placement::Headers)
         },
         region: signing.region(host)?,
         service,

@@ -155,13 +155,12 @@ pub fn sign_described(
     let host = args::url_host(&described.url)?;
     let service = signing.service(host)?;
     let region = signing.region(host)?;
-    let presign_s3 = service == "s3" && matches!(placement, Placement::Query(_));
     let request = Request {
         method: described.method.clone(),
         url: described.url.clone(),
         headers: described.headers.clone(),
-        payload: signing.payload(&described.body, presign_s3)?,
-        options: signing.options(&service, placement),
+        payload: signing.payload(&described.body)?,
+        options: signing.options(placement),
         region,
         service,
     };

@@ -78,15 +78,16 @@ fn sign_with(
     };
     let creds = core_credentials(&credentials);
     let o = &request.options;
+    let rules = crate::service::ServiceRules::of(&request.service);
     let settings = crate::Settings {
         algorithm,
         placement: match o.placement {
             wit::Placement::Headers => Placement::Headers,
             wit::Placement::Query(expires) => Placement::Query { expires },
         },
-        double_uri_encode: o.double_uri_encode,
-        normalize_path: o.normalize_path,
-        content_sha256_header: o.content_sha256_header,
+        double_uri_encode: o.double_uri_encode.unwrap_or(rules.double_uri_encode),
+        normalize_path: o.normalize_path.unwrap_or(rules.normalize_path),
+        content_sha256_header: o.content_sha256_header.unwrap_or(rules.content_sha256_header),
         omit_session_token: o.omit_session_token,
         debug: o.debug,
     };

@@ -15,41 +15,46 @@ use crate::url::truncate;
 const QUERY_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 /// `UriEncode` of a path: as the query, but `/` separates segments and stays.
 const PATH_SET: &AsciiSet = &QUERY_SET.remove(b'/');
-/// Bytes that cannot stand raw in a sent path (RFC 3986 `pchar` and `/`): a single-encoded
-/// (S3) canonical path keeps the caller's escapes and reserved characters and encodes only these.
-const NOT_PCHAR: &AsciiSet = &PATH_SET
-    .remove(b'%')
-    .remove(b'!')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')')
-    .remove(b'*')
-    .remove(b'+')
-    .remove(b',')
-    .remove(b';')
-    .remove(b'=')
-    .remove(b':')
-    .remove(b'@');
-
 /// The canonical URI of `path`.
 ///
-/// `normalize` removes dot segments and empty segments (RFC 3986 5.2.4 as AWS applies it);
+/// `normalize` removes dot segments and empty segments (RFC 3986 5.2.4 as AWS applies it).
 /// `double_encode` percent-encodes every byte but the unreserved ones and `/`, so an
-/// already-encoded `%3D` becomes `%253D` (every service but S3). Without it the path is
-/// taken as sent, encoding only bytes that cannot stand raw in a URL.
+/// already-encoded `%3D` becomes `%253D` (every service but S3). Without it the path is an
+/// S3 key, see [`s3_path`].
 pub fn canonical_uri(path: &str, normalize: bool, double_encode: bool) -> Cow<'_, str> {
     let path: Cow<'_, str> = match (path, normalize) {
         ("", _) => Cow::Borrowed("/"),
         (p, true) => normalize_path(p),
         (p, false) => Cow::Borrowed(p),
     };
-    let set = if double_encode { PATH_SET } else { NOT_PCHAR };
-    match percent_encode(path.as_bytes(), set).into() {
+    if !double_encode {
+        return match s3_path(&path) {
+            Cow::Borrowed(_) => path,
+            Cow::Owned(encoded) => Cow::Owned(encoded),
+        };
+    }
+    match percent_encode(path.as_bytes(), PATH_SET).into() {
         Cow::Borrowed(_) => path,
         Cow::Owned(encoded) => Cow::Owned(encoded),
     }
+}
+
+/// An S3 path in the one form S3 signs: the object key's bytes, each byte but the
+/// unreserved ones and `/` percent-encoded once.
+///
+/// S3 canonicalises the key it decoded from the request target, not the bytes the client
+/// typed, so a raw `$` and a sent `%24` are the same key, signed `%24`. The key's bytes are
+/// the path with each `%XX` escape decoded once; a `%` that starts no escape is a literal
+/// `%` (signed `%25`). A key that contains a literal `%41` must therefore be given as
+/// `%2541`. The signer sends this same form (the signed URL carries it), so what is sent
+/// and what is signed agree on every server, whether it canonicalises the decoded key
+/// (AWS, versitygw) or the bytes as sent (s3s).
+pub fn s3_path(path: &str) -> Cow<'_, str> {
+    if path.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b)) {
+        return Cow::Borrowed(path);
+    }
+    let key: Cow<'_, [u8]> = percent_decode(path.as_bytes()).into();
+    Cow::Owned(percent_encode(&key, PATH_SET).to_string())
 }
 
 fn normalize_path(path: &str) -> Cow<'_, str> {
@@ -330,9 +335,30 @@ mod tests {
     fn uri_double_and_single_encoding() {
         assert_eq!(canonical_uri("/a%3Db c/ሴ", false, true), "/a%253Db%20c/%E1%88%B4");
         assert_eq!(canonical_uri("/a%3Db c/ሴ", false, false), "/a%3Db%20c/%E1%88%B4");
-        assert_eq!(canonical_uri("/k+=:@!", false, false), "/k+=:@!");
+        assert_eq!(canonical_uri("/k+=:@!", false, false), "/k%2B%3D%3A%40%21");
         assert_eq!(canonical_uri("/k+=:@!", false, true), "/k%2B%3D%3A%40%21");
         assert_eq!(canonical_uri("", false, true), "/");
+    }
+
+    #[test]
+    fn an_s3_key_is_signed_decoded_then_encoded_once() {
+        for (path, want) in [
+            ("/b/plain.txt", "/b/plain.txt"),
+            ("/b/a~b-c_d.txt", "/b/a~b-c_d.txt"),
+            ("/b/a$b", "/b/a%24b"),
+            ("/b/a%24b", "/b/a%24b"),
+            ("/b/a%2fb", "/b/a/b"),
+            ("/b/100%", "/b/100%25"),
+            ("/b/100%zz", "/b/100%25zz"),
+            ("/b/%2541", "/b/%2541"),
+            ("/b/ü", "/b/%C3%BC"),
+            ("/b/%c3%bc", "/b/%C3%BC"),
+            ("/b/a b+c", "/b/a%20b%2Bc"),
+            ("/b//x/./y", "/b//x/./y"),
+        ] {
+            assert_eq!(s3_path(path), want, "{path}");
+            assert_eq!(s3_path(&s3_path(path)), want, "{path}: the form is a fixed point");
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod chunked;
 mod error;
 pub mod event_stream;
 pub mod policy;
+pub mod service;
 mod signing;
 mod sigv4a;
 mod url;
@@ -32,7 +33,7 @@ mod url;
 #[allow(unsafe_code, missing_docs)] // wit-bindgen's generated glue
 mod bindings;
 
-pub use canonical::{CanonicalHeaders, CanonicalRequest, canonical_uri, encoded_query_pairs, uri_encode};
+pub use canonical::{CanonicalHeaders, CanonicalRequest, canonical_uri, encoded_query_pairs, s3_path, uri_encode};
 pub use error::SignError;
 pub use signing::{ALGORITHM, HexDigest, KeyCache, Scope, SigningKey, SigningTime, StringToSign, sha256_hex};
 pub use sigv4a::{ALGORITHM_V4A, EcdsaKey};
@@ -220,7 +221,14 @@ pub fn sign(
         region: (!v4a).then_some(region),
         service,
     };
+    let s3_presign = matches!(settings.placement, Placement::Query { .. })
+        && service::ServiceRules::of(service).presign_unsigned_payload;
     let payload_hash: std::borrow::Cow<'_, str> = match request.payload {
+        // What S3 checks a presigned URL against (botocore's `S3SigV4QueryAuth` agrees).
+        _ if s3_presign => match request.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("x-amz-content-sha256")) {
+            Some((_, v)) => v.trim().into(),
+            None => UNSIGNED_PAYLOAD.into(),
+        },
         Payload::Bytes(b) => sha256_hex(b).into(),
         Payload::Sha256Hex(h) => checked_payload_hash(h)?,
         Payload::Unsigned => UNSIGNED_PAYLOAD.into(),
@@ -281,9 +289,15 @@ pub fn sign(
     }
     query.sort_unstable();
 
+    // An S3 key is sent in the form it is signed in (see `s3_path`).
+    let sent_path = if settings.double_uri_encode {
+        std::borrow::Cow::Borrowed(url.path)
+    } else {
+        s3_path(url.path)
+    };
     let canonical_request = CanonicalRequest {
         method: request.method,
-        uri: canonical_uri(url.path, settings.normalize_path, settings.double_uri_encode),
+        uri: canonical_uri(&sent_path, settings.normalize_path, settings.double_uri_encode),
         query,
         headers,
         payload_hash: &payload_hash,
@@ -348,11 +362,11 @@ pub fn sign(
                 value: authorization,
                 sensitive: false,
             });
-            request.url.to_owned()
+            url.with_path(request.url, &sent_path)
         }
         Placement::Query { expires } => {
             let mut u = String::with_capacity(request.url.len() + 400);
-            u.push_str(url.without_fragment);
+            u.push_str(&url.with_path(url.without_fragment, &sent_path));
             u.push_str(match url.query {
                 None => "?",
                 Some(q) if q.is_empty() || q.ends_with('&') => "",

@@ -22,6 +22,8 @@ pub struct Url<'a> {
     pub query: Option<&'a str>,
     /// Everything before the fragment (`#...`), which is never sent and never signed.
     pub without_fragment: &'a str,
+    /// Where the path starts in the URL's text.
+    path_start: usize,
 }
 
 impl<'a> Url<'a> {
@@ -44,6 +46,7 @@ impl<'a> Url<'a> {
             return Err(bad("scheme must be http or https"));
         }
         let without_fragment = &url[..url.find('#').unwrap_or(url.len())];
+        let authority_start = url.len() - rest.len();
         let rest = &rest[..rest.find('#').unwrap_or(rest.len())];
         let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let authority = &rest[..authority_end];
@@ -66,6 +69,7 @@ impl<'a> Url<'a> {
             path,
             query,
             without_fragment,
+            path_start: authority_start + authority_end,
         };
         let (host, port) = parsed.host_and_port();
         if host.is_empty() {
@@ -91,6 +95,17 @@ impl<'a> Url<'a> {
             Some(i) => (&a[..host_end + i], Some(&a[host_end + i + 1..])),
             None => (a, None),
         }
+    }
+
+    /// `whole` (this URL's text, or a prefix of it that holds the path, such as
+    /// `without_fragment`) with the path replaced by `path`.
+    pub fn with_path(&self, whole: &str, path: &str) -> String {
+        let start = self.path_start;
+        let mut out = String::with_capacity(whole.len() + path.len() - self.path.len());
+        out.push_str(&whole[..start]);
+        out.push_str(path);
+        out.push_str(&whole[start + self.path.len()..]);
+        out
     }
 
     /// The value of a `host` header for this URL: the authority without a default port
@@ -124,6 +139,9 @@ mod tests {
         assert_eq!(u.query, Some("x=1&y"));
         assert_eq!(u.without_fragment, "https://h.example:8443/a b/ሴ?x=1&y");
         assert_eq!(u.host_header(), "h.example:8443");
+        assert_eq!(u.with_path(u.without_fragment, "/k"), "https://h.example:8443/k?x=1&y");
+        let u = Url::parse("http://h#f").unwrap();
+        assert_eq!(u.with_path("http://h#f", "/"), "http://h/#f");
     }
 
     #[test]

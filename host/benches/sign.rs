@@ -92,7 +92,7 @@ fn main() {
 
     let body = vec![0x5au8; 1 << 20];
     let mut put = Request::new("PUT", "https://bucket.s3.amazonaws.com/key", "us-east-1", "s3");
-    put.options = realsig::Options::s3();
+    put.options = realsig::Options::default();
     let mut g = c.benchmark_group("put-1MiB");
     g.throughput(criterion::Throughput::Bytes(body.len() as u64));
     let mut inline = put.clone();
@@ -300,7 +300,7 @@ fn chunked(c: &mut Criterion, signer: &Signer, creds: &Credentials) {
         g.bench_function(name, |b| {
             b.iter(|| {
                 let mut request = Request::new("PUT", "https://bucket.s3.amazonaws.com/key", "us-east-1", "s3");
-                request.options = realsig::Options::s3();
+                request.options = realsig::Options::default();
                 let framed = framed_length(SIZE as u64, DEFAULT_CHUNK_SIZE, mode, checksum);
                 request.headers.push(Header {
                     name: "content-length".into(),

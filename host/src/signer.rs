@@ -138,27 +138,15 @@ impl fmt::Debug for Credentials {
 pub struct MissingCredentials(pub &'static str);
 
 impl Default for Options {
-    /// Header placement with the rules of every service but S3.
+    /// Header placement with the rules of the request's service (every flag `None`).
     fn default() -> Self {
         Self {
             placement: Placement::Headers,
-            double_uri_encode: true,
-            normalize_path: true,
-            content_sha256_header: false,
+            double_uri_encode: None,
+            normalize_path: None,
+            content_sha256_header: None,
             omit_session_token: false,
             debug: false,
-        }
-    }
-}
-
-impl Options {
-    /// The rules S3 wants: no double encoding, no path normalisation, `x-amz-content-sha256`.
-    pub fn s3() -> Self {
-        Self {
-            double_uri_encode: false,
-            normalize_path: false,
-            content_sha256_header: true,
-            ..Self::default()
         }
     }
 }

@@ -201,15 +201,6 @@ fn case() -> impl Strategy<Value = Case> {
         settings,
         0u64..4_102_444_800, // 1970..2100
     )
-        .prop_filter(
-            "raw non-ASCII path with single encoding: a deliberate difference",
-            |(_, url, .., settings, _)| {
-                let path = url
-                    .split_once("://")
-                    .map_or("", |(_, rest)| rest.split('?').next().unwrap_or(""));
-                settings.double_uri_encode || path.is_ascii()
-            },
-        )
         .prop_map(
             |(method, url, headers, body, region, service, token, settings, time)| Case {
                 method,

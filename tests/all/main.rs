@@ -17,6 +17,7 @@ mod differential;
 mod hardening;
 mod plugin;
 mod s3;
+mod s3_keys;
 mod streaming;
 mod time_sources;
 

@@ -5,84 +5,16 @@
 use crate::common;
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
 use common::test_cache_dir;
-use common::time_servers::{self, faked};
 
-const AKID: &str = "AKIDS3SEXAMPLE";
-const SECRET: &str = "s3sSecretKeyEXAMPLE/0123456789abcdefgh";
-
-fn s3s_fs_binary() -> PathBuf {
-    let home_bin = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .map(|c| c.join("bin").join("s3s-fs"));
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("s3s-fs"));
-    home_bin
-        .into_iter()
-        .chain(on_path)
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("s3s-fs is not installed: cargo install s3s-fs@0.14.1 --locked --features binary (.ci/run does)")
-        })
-}
-
-/// s3s-fs serving a fresh directory; killed on drop.
-struct S3sFs {
-    child: Child,
-    addr: SocketAddr,
-    _root: tempfile::TempDir,
-}
-
-impl S3sFs {
-    /// Starts s3s-fs, its clock shifted by `fake` (a libfaketime offset) if given.
-    fn start(fake: Option<&str>) -> Self {
-        let root = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut cmd = match fake {
-            Some(offset) => faked(s3s_fs_binary(), offset),
-            None => Command::new(s3s_fs_binary()),
-        };
-        let child = cmd
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", AKID, "--secret-key", SECRET])
-            .arg(root.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("s3s-fs starts");
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "s3s-fs did not listen within 10 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self {
-            child,
-            addr,
-            _root: root,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-}
-
-impl Drop for S3sFs {
-    fn drop(&mut self) {
-        time_servers::stop(&mut self.child);
-    }
-}
+use common::s3_servers::{AKID, Kind, S3Server, SECRET};
 
 /// `realsig` with the s3s-fs credentials, region us-east-1, service s3, nothing else from
 /// this machine.
@@ -159,7 +91,7 @@ fn run_measuring_rss(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
 
 #[test]
 fn put_64_mib_with_bounded_memory_and_get_it_back() {
-    let s3 = S3sFs::start(None);
+    let s3 = S3Server::start(Kind::S3sFs, None);
     ok(run(&mut realsig(&["request", "-X", "PUT", &s3.url("/bucket")])));
 
     let dir = tempfile::tempdir().unwrap();
@@ -189,7 +121,7 @@ fn put_64_mib_with_bounded_memory_and_get_it_back() {
 
 #[test]
 fn a_presigned_get_works_in_a_plain_client_and_expires() {
-    let s3 = S3sFs::start(None);
+    let s3 = S3Server::start(Kind::S3sFs, None);
     ok(run(&mut realsig(&["request", "-X", "PUT", &s3.url("/bucket")])));
     ok(run(&mut realsig(&[
         "request",
@@ -228,7 +160,7 @@ fn a_presigned_get_works_in_a_plain_client_and_expires() {
 
 #[test]
 fn the_verifier_refuses_a_wrong_secret() {
-    let s3 = S3sFs::start(None);
+    let s3 = S3Server::start(Kind::S3sFs, None);
     let output = run(realsig(&["request", &s3.url("/")]).env("AWS_SECRET_ACCESS_KEY", "not-the-secret"));
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -238,7 +170,7 @@ fn the_verifier_refuses_a_wrong_secret() {
 
 #[test]
 fn a_server_three_days_ahead_refuses_then_the_skew_is_corrected_once() {
-    let s3 = S3sFs::start(Some("+3d"));
+    let s3 = S3Server::start(Kind::S3sFs, Some("+3d"));
     // Without correction the verifier refuses: the skew is real.
     let refused = run(&mut realsig(&["request", "--no-skew-correction", &s3.url("/")]));
     assert!(!refused.status.success());
@@ -333,7 +265,7 @@ fn test_file(dir: &Path, name: &str, mib: u8) -> PathBuf {
 /// the component; s3s-fs verifies the whole chain and stores exactly the data.
 #[test]
 fn a_100_mib_chunked_upload_is_verified_chunk_by_chunk() {
-    let s3 = S3sFs::start(None);
+    let s3 = S3Server::start(Kind::S3sFs, None);
     ok(run(&mut realsig(&["request", "-X", "PUT", &s3.url("/bucket")])));
     let dir = tempfile::tempdir().unwrap();
     let upload = test_file(dir.path(), "upload.bin", 100);
@@ -367,7 +299,7 @@ fn a_100_mib_chunked_upload_is_verified_chunk_by_chunk() {
 /// The trailer variants: a signed trailer with each checksum, and the unsigned-payload one.
 #[test]
 fn chunked_uploads_with_trailing_checksums() {
-    let s3 = S3sFs::start(None);
+    let s3 = S3Server::start(Kind::S3sFs, None);
     ok(run(&mut realsig(&["request", "-X", "PUT", &s3.url("/bucket")])));
     let dir = tempfile::tempdir().unwrap();
     let upload = test_file(dir.path(), "upload.bin", 3);
@@ -399,7 +331,7 @@ fn the_verifier_refuses_a_chunk_altered_after_signing() {
     use realsig::{ChunkedMode, Credentials, Header, Options, Request, Signer, Upload};
     use std::io::Read;
 
-    let s3 = S3sFs::start(None);
+    let s3 = S3Server::start(Kind::S3sFs, None);
     ok(run(&mut realsig(&["request", "-X", "PUT", &s3.url("/bucket")])));
     let data = vec![b'x'; 20_000];
     let signer = Signer::builder()
@@ -409,7 +341,7 @@ fn the_verifier_refuses_a_chunk_altered_after_signing() {
         .unwrap();
     let framed = framed_length(data.len() as u64, 8192, ChunkedMode::Signed, None);
     let mut request = Request::new("PUT", &s3.url("/bucket/altered.bin"), "us-east-1", "s3");
-    request.options = Options::s3();
+    request.options = Options::default();
     request.headers.push(Header {
         name: "content-length".into(),
         value: framed.to_string(),
@@ -467,7 +399,7 @@ fn the_verifier_refuses_a_chunk_altered_after_signing() {
 /// once the form breaks the policy.
 #[test]
 fn a_post_policy_form_uploads_through_the_verifier() {
-    let s3 = S3sFs::start(None);
+    let s3 = S3Server::start(Kind::S3sFs, None);
     ok(run(&mut realsig(&["request", "-X", "PUT", &s3.url("/bucket")])));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_realsig"));
     cmd.args(["post-policy", "--bucket", "bucket", "--key-prefix", "user/1/"])
@@ -533,7 +465,7 @@ fn a_post_policy_form_uploads_through_the_verifier() {
 /// signature and the body's hash; each object must come back byte for byte.
 #[test]
 fn curl_commands_upload_every_body_byte_for_byte() {
-    let s3 = S3sFs::start(None);
+    let s3 = S3Server::start(Kind::S3sFs, None);
     ok(run(&mut realsig(&["request", "-X", "PUT", &s3.url("/bucket")])));
     let bodies: [&[u8]; 4] = [
         b"@/etc/hostname",

@@ -37,7 +37,7 @@ fn doc_request(headers: &[(&str, &str)]) -> Request {
         .collect();
     request.options = Options {
         debug: true,
-        ..Options::s3()
+        ..Options::default()
     };
     request
 }

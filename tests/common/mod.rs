@@ -5,6 +5,7 @@
 pub mod http_server;
 pub mod oracle;
 pub mod plugins;
+pub mod s3_servers;
 pub mod time_servers;
 
 use std::path::PathBuf;

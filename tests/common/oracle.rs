@@ -11,7 +11,8 @@ use aws_sigv4::http_request::{
 };
 use aws_sigv4::sign::{v4, v4a};
 use aws_smithy_runtime_api::client::identity::Identity;
-use realsig_guest::{Algorithm, Credentials, KeyCache, Payload, Placement, Request, Settings};
+use realsig_guest::service::ServiceRules;
+use realsig_guest::{Algorithm, Credentials, KeyCache, Payload, Placement, Request, Settings, Url, s3_path};
 
 /// One request to sign, with everything both signers need.
 #[derive(Debug, Clone)]
@@ -99,13 +100,31 @@ pub fn oracle(c: &Case) -> Option<(String, Option<String>)> {
             .ok()?
             .into(),
     };
-    let body = match &c.body {
-        Body::Bytes(b) => SignableBody::Bytes(b),
-        Body::Hash(h) => SignableBody::Precomputed(h.clone()),
-        Body::Unsigned => SignableBody::UnsignedPayload,
+    // The SDKs' S3 presigning configuration: a presigned URL signs UNSIGNED-PAYLOAD, or the
+    // request's own x-amz-content-sha256 (botocore's S3SigV4QueryAuth; smithy-rs's S3
+    // presigning sets the payload the same way).
+    let s3_presign = matches!(c.settings.placement, Placement::Query { .. }) && ServiceRules::of(&c.service).presign_unsigned_payload;
+    let sent_hash = c
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-content-sha256"))
+        .map(|(_, v)| v.trim().to_owned());
+    let body = match (&c.body, s3_presign, sent_hash) {
+        (_, true, Some(h)) => SignableBody::Precomputed(h),
+        (_, true, None) => SignableBody::UnsignedPayload,
+        (Body::Bytes(b), ..) => SignableBody::Bytes(b),
+        (Body::Hash(h), ..) => SignableBody::Precomputed(h.clone()),
+        (Body::Unsigned, ..) => SignableBody::UnsignedPayload,
+    };
+    // aws-sigv4, like every SDK's signer, signs an S3 path exactly as given, and the SDKs give
+    // it the key encoded once. Our signer sends the key in that form (`s3_path`), so the
+    // oracle signs the URL we send: an independent signer of what goes on the wire agrees.
+    let url = match Url::parse(&c.url) {
+        Ok(u) if !c.settings.double_uri_encode => u.with_path(&c.url, &s3_path(u.path)),
+        _ => c.url.clone(),
     };
     let headers = c.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-    let request = SignableRequest::new(&c.method, c.url.as_str(), headers, body).ok()?;
+    let request = SignableRequest::new(&c.method, url.as_str(), headers, body).ok()?;
     let (instructions, signature) = aws_sign(request, &params).ok()?.into_parts();
     let auth = instructions
         .headers()

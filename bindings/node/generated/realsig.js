@@ -304,189 +304,210 @@ export function instantiate(getCoreModule, imports, instantiateCore = (module, i
           throw new TypeError(`invalid variant tag value \`${JSON.stringify(variant14.tag)}\` (received \`${variant14}\`) specified for \`Placement\``);
         }
       }
-      dataView(memory0).setInt8(ptr0 + 60, v13_1 ? 1 : 0, true);
-      dataView(memory0).setInt8(ptr0 + 61, v13_2 ? 1 : 0, true);
-      dataView(memory0).setInt8(ptr0 + 62, v13_3 ? 1 : 0, true);
-      dataView(memory0).setInt8(ptr0 + 63, v13_4 ? 1 : 0, true);
-      dataView(memory0).setInt8(ptr0 + 64, v13_5 ? 1 : 0, true);
-      var {accessKeyId: v15_0, secretAccessKey: v15_1, sessionToken: v15_2 } = arg1;
-      var ptr16 = utf8Encode(v15_0, realloc0, memory0);
-      var len16 = utf8EncodedLen;
-      dataView(memory0).setInt32(ptr0 + 72, len16, true);
-      dataView(memory0).setInt32(ptr0 + 68, ptr16, true);
-      var ptr17 = utf8Encode(v15_1, realloc0, memory0);
-      var len17 = utf8EncodedLen;
-      dataView(memory0).setInt32(ptr0 + 80, len17, true);
-      dataView(memory0).setInt32(ptr0 + 76, ptr17, true);
-      var variant19 = v15_2;
-      if (variant19 === null || variant19=== undefined) {
+      var variant15 = v13_1;
+      if (variant15 === null || variant15=== undefined) {
+        dataView(memory0).setInt8(ptr0 + 60, 0, true);
+      } else {
+        const e = variant15;
+        dataView(memory0).setInt8(ptr0 + 60, 1, true);
+        dataView(memory0).setInt8(ptr0 + 61, e ? 1 : 0, true);
+      }
+      var variant16 = v13_2;
+      if (variant16 === null || variant16=== undefined) {
+        dataView(memory0).setInt8(ptr0 + 62, 0, true);
+      } else {
+        const e = variant16;
+        dataView(memory0).setInt8(ptr0 + 62, 1, true);
+        dataView(memory0).setInt8(ptr0 + 63, e ? 1 : 0, true);
+      }
+      var variant17 = v13_3;
+      if (variant17 === null || variant17=== undefined) {
+        dataView(memory0).setInt8(ptr0 + 64, 0, true);
+      } else {
+        const e = variant17;
+        dataView(memory0).setInt8(ptr0 + 64, 1, true);
+        dataView(memory0).setInt8(ptr0 + 65, e ? 1 : 0, true);
+      }
+      dataView(memory0).setInt8(ptr0 + 66, v13_4 ? 1 : 0, true);
+      dataView(memory0).setInt8(ptr0 + 67, v13_5 ? 1 : 0, true);
+      var {accessKeyId: v18_0, secretAccessKey: v18_1, sessionToken: v18_2 } = arg1;
+      var ptr19 = utf8Encode(v18_0, realloc0, memory0);
+      var len19 = utf8EncodedLen;
+      dataView(memory0).setInt32(ptr0 + 72, len19, true);
+      dataView(memory0).setInt32(ptr0 + 68, ptr19, true);
+      var ptr20 = utf8Encode(v18_1, realloc0, memory0);
+      var len20 = utf8EncodedLen;
+      dataView(memory0).setInt32(ptr0 + 80, len20, true);
+      dataView(memory0).setInt32(ptr0 + 76, ptr20, true);
+      var variant22 = v18_2;
+      if (variant22 === null || variant22=== undefined) {
         dataView(memory0).setInt8(ptr0 + 84, 0, true);
       } else {
-        const e = variant19;
+        const e = variant22;
         dataView(memory0).setInt8(ptr0 + 84, 1, true);
-        var ptr18 = utf8Encode(e, realloc0, memory0);
-        var len18 = utf8EncodedLen;
-        dataView(memory0).setInt32(ptr0 + 92, len18, true);
-        dataView(memory0).setInt32(ptr0 + 88, ptr18, true);
+        var ptr21 = utf8Encode(e, realloc0, memory0);
+        var len21 = utf8EncodedLen;
+        dataView(memory0).setInt32(ptr0 + 92, len21, true);
+        dataView(memory0).setInt32(ptr0 + 88, ptr21, true);
       }
       const ret = signerSign(ptr0);
-      let variant39;
+      let variant42;
       switch (dataView(memory0).getUint8(ret + 0, true)) {
         case 0: {
-          var len23 = dataView(memory0).getInt32(ret + 12, true);
-          var base23 = dataView(memory0).getInt32(ret + 8, true);
-          var result23 = [];
-          for (let i = 0; i < len23; i++) {
-            const base = base23 + i * 20;
-            var ptr20 = dataView(memory0).getInt32(base + 0, true);
-            var len20 = dataView(memory0).getInt32(base + 4, true);
-            var result20 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr20, len20));
-            var ptr21 = dataView(memory0).getInt32(base + 8, true);
-            var len21 = dataView(memory0).getInt32(base + 12, true);
-            var result21 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr21, len21));
-            var bool22 = dataView(memory0).getUint8(base + 16, true);
-            result23.push({
-              name: result20,
-              value: result21,
-              sensitive: bool22 == 0 ? false : (bool22 == 1 ? true : throwInvalidBool()),
+          var len26 = dataView(memory0).getInt32(ret + 12, true);
+          var base26 = dataView(memory0).getInt32(ret + 8, true);
+          var result26 = [];
+          for (let i = 0; i < len26; i++) {
+            const base = base26 + i * 20;
+            var ptr23 = dataView(memory0).getInt32(base + 0, true);
+            var len23 = dataView(memory0).getInt32(base + 4, true);
+            var result23 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr23, len23));
+            var ptr24 = dataView(memory0).getInt32(base + 8, true);
+            var len24 = dataView(memory0).getInt32(base + 12, true);
+            var result24 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr24, len24));
+            var bool25 = dataView(memory0).getUint8(base + 16, true);
+            result26.push({
+              name: result23,
+              value: result24,
+              sensitive: bool25 == 0 ? false : (bool25 == 1 ? true : throwInvalidBool()),
             });
           }
-          var ptr24 = dataView(memory0).getInt32(ret + 16, true);
-          var len24 = dataView(memory0).getInt32(ret + 20, true);
-          var result24 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr24, len24));
-          var ptr25 = dataView(memory0).getInt32(ret + 24, true);
-          var len25 = dataView(memory0).getInt32(ret + 28, true);
-          var result25 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr25, len25));
-          let variant27;
+          var ptr27 = dataView(memory0).getInt32(ret + 16, true);
+          var len27 = dataView(memory0).getInt32(ret + 20, true);
+          var result27 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr27, len27));
+          var ptr28 = dataView(memory0).getInt32(ret + 24, true);
+          var len28 = dataView(memory0).getInt32(ret + 28, true);
+          var result28 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr28, len28));
+          let variant30;
           switch (dataView(memory0).getUint8(ret + 48, true)) {
             case 0: {
-              variant27 = undefined;
+              variant30 = undefined;
               break;
             }
             case 1: {
-              var ptr26 = dataView(memory0).getInt32(ret + 52, true);
-              var len26 = dataView(memory0).getInt32(ret + 56, true);
-              var result26 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr26, len26));
-              variant27 = result26;
+              var ptr29 = dataView(memory0).getInt32(ret + 52, true);
+              var len29 = dataView(memory0).getInt32(ret + 56, true);
+              var result29 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr29, len29));
+              variant30 = result29;
               break;
             }
             default: {
               throw new TypeError('invalid variant discriminant for option');
             }
           }
-          let variant29;
+          let variant32;
           switch (dataView(memory0).getUint8(ret + 60, true)) {
             case 0: {
-              variant29 = undefined;
+              variant32 = undefined;
               break;
             }
             case 1: {
-              var ptr28 = dataView(memory0).getInt32(ret + 64, true);
-              var len28 = dataView(memory0).getInt32(ret + 68, true);
-              var result28 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr28, len28));
-              variant29 = result28;
+              var ptr31 = dataView(memory0).getInt32(ret + 64, true);
+              var len31 = dataView(memory0).getInt32(ret + 68, true);
+              var result31 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr31, len31));
+              variant32 = result31;
               break;
             }
             default: {
               throw new TypeError('invalid variant discriminant for option');
             }
           }
-          variant39= {
+          variant42= {
             tag: 'ok',
             val: {
-              headers: result23,
-              url: result24,
-              signature: result25,
+              headers: result26,
+              url: result27,
+              signature: result28,
               signingTime: {
                 seconds: BigInt.asUintN(64, dataView(memory0).getBigInt64(ret + 32, true)),
                 nanoseconds: dataView(memory0).getInt32(ret + 40, true) >>> 0,
               },
-              canonicalRequest: variant27,
-              stringToSign: variant29,
+              canonicalRequest: variant30,
+              stringToSign: variant32,
             }
           };
           break;
         }
         case 1: {
-          let variant38;
+          let variant41;
           switch (dataView(memory0).getUint8(ret + 8, true)) {
             case 0: {
-              var ptr30 = dataView(memory0).getInt32(ret + 12, true);
-              var len30 = dataView(memory0).getInt32(ret + 16, true);
-              var result30 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr30, len30));
-              variant38= {
-                tag: 'invalid-url',
-                val: result30
-              };
-              break;
-            }
-            case 1: {
-              var ptr31 = dataView(memory0).getInt32(ret + 12, true);
-              var len31 = dataView(memory0).getInt32(ret + 16, true);
-              var result31 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr31, len31));
-              variant38= {
-                tag: 'invalid-method',
-                val: result31
-              };
-              break;
-            }
-            case 2: {
-              var ptr32 = dataView(memory0).getInt32(ret + 12, true);
-              var len32 = dataView(memory0).getInt32(ret + 16, true);
-              var result32 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr32, len32));
-              variant38= {
-                tag: 'invalid-header-name',
-                val: result32
-              };
-              break;
-            }
-            case 3: {
               var ptr33 = dataView(memory0).getInt32(ret + 12, true);
               var len33 = dataView(memory0).getInt32(ret + 16, true);
               var result33 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr33, len33));
-              variant38= {
-                tag: 'invalid-header-value',
+              variant41= {
+                tag: 'invalid-url',
                 val: result33
               };
               break;
             }
-            case 4: {
+            case 1: {
               var ptr34 = dataView(memory0).getInt32(ret + 12, true);
               var len34 = dataView(memory0).getInt32(ret + 16, true);
               var result34 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr34, len34));
-              variant38= {
-                tag: 'invalid-payload-hash',
+              variant41= {
+                tag: 'invalid-method',
                 val: result34
               };
               break;
             }
-            case 5: {
+            case 2: {
               var ptr35 = dataView(memory0).getInt32(ret + 12, true);
               var len35 = dataView(memory0).getInt32(ret + 16, true);
               var result35 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr35, len35));
-              variant38= {
-                tag: 'invalid-option',
+              variant41= {
+                tag: 'invalid-header-name',
                 val: result35
               };
               break;
             }
-            case 6: {
+            case 3: {
               var ptr36 = dataView(memory0).getInt32(ret + 12, true);
               var len36 = dataView(memory0).getInt32(ret + 16, true);
               var result36 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr36, len36));
-              variant38= {
-                tag: 'invalid-credentials',
+              variant41= {
+                tag: 'invalid-header-value',
                 val: result36
               };
               break;
             }
-            case 7: {
+            case 4: {
               var ptr37 = dataView(memory0).getInt32(ret + 12, true);
               var len37 = dataView(memory0).getInt32(ret + 16, true);
               var result37 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr37, len37));
-              variant38= {
-                tag: 'clock-unavailable',
+              variant41= {
+                tag: 'invalid-payload-hash',
                 val: result37
+              };
+              break;
+            }
+            case 5: {
+              var ptr38 = dataView(memory0).getInt32(ret + 12, true);
+              var len38 = dataView(memory0).getInt32(ret + 16, true);
+              var result38 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr38, len38));
+              variant41= {
+                tag: 'invalid-option',
+                val: result38
+              };
+              break;
+            }
+            case 6: {
+              var ptr39 = dataView(memory0).getInt32(ret + 12, true);
+              var len39 = dataView(memory0).getInt32(ret + 16, true);
+              var result39 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr39, len39));
+              variant41= {
+                tag: 'invalid-credentials',
+                val: result39
+              };
+              break;
+            }
+            case 7: {
+              var ptr40 = dataView(memory0).getInt32(ret + 12, true);
+              var len40 = dataView(memory0).getInt32(ret + 16, true);
+              var result40 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr40, len40));
+              variant41= {
+                tag: 'clock-unavailable',
+                val: result40
               };
               break;
             }
@@ -494,9 +515,9 @@ export function instantiate(getCoreModule, imports, instantiateCore = (module, i
               throw new TypeError('invalid variant discriminant for SignError');
             }
           }
-          variant39= {
+          variant42= {
             tag: 'err',
-            val: variant38
+            val: variant41
           };
           break;
         }
@@ -504,7 +525,7 @@ export function instantiate(getCoreModule, imports, instantiateCore = (module, i
           throw new TypeError('invalid variant discriminant for expected');
         }
       }
-      const retVal = variant39;
+      const retVal = variant42;
       postReturn0(ret);
       if (typeof retVal === 'object' && retVal.tag === 'err') {
         throw new ComponentError(retVal.val);
@@ -601,189 +622,210 @@ export function instantiate(getCoreModule, imports, instantiateCore = (module, i
           throw new TypeError(`invalid variant tag value \`${JSON.stringify(variant14.tag)}\` (received \`${variant14}\`) specified for \`Placement\``);
         }
       }
-      dataView(memory0).setInt8(ptr0 + 60, v13_1 ? 1 : 0, true);
-      dataView(memory0).setInt8(ptr0 + 61, v13_2 ? 1 : 0, true);
-      dataView(memory0).setInt8(ptr0 + 62, v13_3 ? 1 : 0, true);
-      dataView(memory0).setInt8(ptr0 + 63, v13_4 ? 1 : 0, true);
-      dataView(memory0).setInt8(ptr0 + 64, v13_5 ? 1 : 0, true);
-      var {accessKeyId: v15_0, secretAccessKey: v15_1, sessionToken: v15_2 } = arg1;
-      var ptr16 = utf8Encode(v15_0, realloc0, memory0);
-      var len16 = utf8EncodedLen;
-      dataView(memory0).setInt32(ptr0 + 72, len16, true);
-      dataView(memory0).setInt32(ptr0 + 68, ptr16, true);
-      var ptr17 = utf8Encode(v15_1, realloc0, memory0);
-      var len17 = utf8EncodedLen;
-      dataView(memory0).setInt32(ptr0 + 80, len17, true);
-      dataView(memory0).setInt32(ptr0 + 76, ptr17, true);
-      var variant19 = v15_2;
-      if (variant19 === null || variant19=== undefined) {
+      var variant15 = v13_1;
+      if (variant15 === null || variant15=== undefined) {
+        dataView(memory0).setInt8(ptr0 + 60, 0, true);
+      } else {
+        const e = variant15;
+        dataView(memory0).setInt8(ptr0 + 60, 1, true);
+        dataView(memory0).setInt8(ptr0 + 61, e ? 1 : 0, true);
+      }
+      var variant16 = v13_2;
+      if (variant16 === null || variant16=== undefined) {
+        dataView(memory0).setInt8(ptr0 + 62, 0, true);
+      } else {
+        const e = variant16;
+        dataView(memory0).setInt8(ptr0 + 62, 1, true);
+        dataView(memory0).setInt8(ptr0 + 63, e ? 1 : 0, true);
+      }
+      var variant17 = v13_3;
+      if (variant17 === null || variant17=== undefined) {
+        dataView(memory0).setInt8(ptr0 + 64, 0, true);
+      } else {
+        const e = variant17;
+        dataView(memory0).setInt8(ptr0 + 64, 1, true);
+        dataView(memory0).setInt8(ptr0 + 65, e ? 1 : 0, true);
+      }
+      dataView(memory0).setInt8(ptr0 + 66, v13_4 ? 1 : 0, true);
+      dataView(memory0).setInt8(ptr0 + 67, v13_5 ? 1 : 0, true);
+      var {accessKeyId: v18_0, secretAccessKey: v18_1, sessionToken: v18_2 } = arg1;
+      var ptr19 = utf8Encode(v18_0, realloc0, memory0);
+      var len19 = utf8EncodedLen;
+      dataView(memory0).setInt32(ptr0 + 72, len19, true);
+      dataView(memory0).setInt32(ptr0 + 68, ptr19, true);
+      var ptr20 = utf8Encode(v18_1, realloc0, memory0);
+      var len20 = utf8EncodedLen;
+      dataView(memory0).setInt32(ptr0 + 80, len20, true);
+      dataView(memory0).setInt32(ptr0 + 76, ptr20, true);
+      var variant22 = v18_2;
+      if (variant22 === null || variant22=== undefined) {
         dataView(memory0).setInt8(ptr0 + 84, 0, true);
       } else {
-        const e = variant19;
+        const e = variant22;
         dataView(memory0).setInt8(ptr0 + 84, 1, true);
-        var ptr18 = utf8Encode(e, realloc0, memory0);
-        var len18 = utf8EncodedLen;
-        dataView(memory0).setInt32(ptr0 + 92, len18, true);
-        dataView(memory0).setInt32(ptr0 + 88, ptr18, true);
+        var ptr21 = utf8Encode(e, realloc0, memory0);
+        var len21 = utf8EncodedLen;
+        dataView(memory0).setInt32(ptr0 + 92, len21, true);
+        dataView(memory0).setInt32(ptr0 + 88, ptr21, true);
       }
       const ret = signerSignSigv4a(ptr0);
-      let variant39;
+      let variant42;
       switch (dataView(memory0).getUint8(ret + 0, true)) {
         case 0: {
-          var len23 = dataView(memory0).getInt32(ret + 12, true);
-          var base23 = dataView(memory0).getInt32(ret + 8, true);
-          var result23 = [];
-          for (let i = 0; i < len23; i++) {
-            const base = base23 + i * 20;
-            var ptr20 = dataView(memory0).getInt32(base + 0, true);
-            var len20 = dataView(memory0).getInt32(base + 4, true);
-            var result20 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr20, len20));
-            var ptr21 = dataView(memory0).getInt32(base + 8, true);
-            var len21 = dataView(memory0).getInt32(base + 12, true);
-            var result21 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr21, len21));
-            var bool22 = dataView(memory0).getUint8(base + 16, true);
-            result23.push({
-              name: result20,
-              value: result21,
-              sensitive: bool22 == 0 ? false : (bool22 == 1 ? true : throwInvalidBool()),
+          var len26 = dataView(memory0).getInt32(ret + 12, true);
+          var base26 = dataView(memory0).getInt32(ret + 8, true);
+          var result26 = [];
+          for (let i = 0; i < len26; i++) {
+            const base = base26 + i * 20;
+            var ptr23 = dataView(memory0).getInt32(base + 0, true);
+            var len23 = dataView(memory0).getInt32(base + 4, true);
+            var result23 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr23, len23));
+            var ptr24 = dataView(memory0).getInt32(base + 8, true);
+            var len24 = dataView(memory0).getInt32(base + 12, true);
+            var result24 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr24, len24));
+            var bool25 = dataView(memory0).getUint8(base + 16, true);
+            result26.push({
+              name: result23,
+              value: result24,
+              sensitive: bool25 == 0 ? false : (bool25 == 1 ? true : throwInvalidBool()),
             });
           }
-          var ptr24 = dataView(memory0).getInt32(ret + 16, true);
-          var len24 = dataView(memory0).getInt32(ret + 20, true);
-          var result24 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr24, len24));
-          var ptr25 = dataView(memory0).getInt32(ret + 24, true);
-          var len25 = dataView(memory0).getInt32(ret + 28, true);
-          var result25 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr25, len25));
-          let variant27;
+          var ptr27 = dataView(memory0).getInt32(ret + 16, true);
+          var len27 = dataView(memory0).getInt32(ret + 20, true);
+          var result27 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr27, len27));
+          var ptr28 = dataView(memory0).getInt32(ret + 24, true);
+          var len28 = dataView(memory0).getInt32(ret + 28, true);
+          var result28 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr28, len28));
+          let variant30;
           switch (dataView(memory0).getUint8(ret + 48, true)) {
             case 0: {
-              variant27 = undefined;
+              variant30 = undefined;
               break;
             }
             case 1: {
-              var ptr26 = dataView(memory0).getInt32(ret + 52, true);
-              var len26 = dataView(memory0).getInt32(ret + 56, true);
-              var result26 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr26, len26));
-              variant27 = result26;
+              var ptr29 = dataView(memory0).getInt32(ret + 52, true);
+              var len29 = dataView(memory0).getInt32(ret + 56, true);
+              var result29 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr29, len29));
+              variant30 = result29;
               break;
             }
             default: {
               throw new TypeError('invalid variant discriminant for option');
             }
           }
-          let variant29;
+          let variant32;
           switch (dataView(memory0).getUint8(ret + 60, true)) {
             case 0: {
-              variant29 = undefined;
+              variant32 = undefined;
               break;
             }
             case 1: {
-              var ptr28 = dataView(memory0).getInt32(ret + 64, true);
-              var len28 = dataView(memory0).getInt32(ret + 68, true);
-              var result28 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr28, len28));
-              variant29 = result28;
+              var ptr31 = dataView(memory0).getInt32(ret + 64, true);
+              var len31 = dataView(memory0).getInt32(ret + 68, true);
+              var result31 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr31, len31));
+              variant32 = result31;
               break;
             }
             default: {
               throw new TypeError('invalid variant discriminant for option');
             }
           }
-          variant39= {
+          variant42= {
             tag: 'ok',
             val: {
-              headers: result23,
-              url: result24,
-              signature: result25,
+              headers: result26,
+              url: result27,
+              signature: result28,
               signingTime: {
                 seconds: BigInt.asUintN(64, dataView(memory0).getBigInt64(ret + 32, true)),
                 nanoseconds: dataView(memory0).getInt32(ret + 40, true) >>> 0,
               },
-              canonicalRequest: variant27,
-              stringToSign: variant29,
+              canonicalRequest: variant30,
+              stringToSign: variant32,
             }
           };
           break;
         }
         case 1: {
-          let variant38;
+          let variant41;
           switch (dataView(memory0).getUint8(ret + 8, true)) {
             case 0: {
-              var ptr30 = dataView(memory0).getInt32(ret + 12, true);
-              var len30 = dataView(memory0).getInt32(ret + 16, true);
-              var result30 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr30, len30));
-              variant38= {
-                tag: 'invalid-url',
-                val: result30
-              };
-              break;
-            }
-            case 1: {
-              var ptr31 = dataView(memory0).getInt32(ret + 12, true);
-              var len31 = dataView(memory0).getInt32(ret + 16, true);
-              var result31 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr31, len31));
-              variant38= {
-                tag: 'invalid-method',
-                val: result31
-              };
-              break;
-            }
-            case 2: {
-              var ptr32 = dataView(memory0).getInt32(ret + 12, true);
-              var len32 = dataView(memory0).getInt32(ret + 16, true);
-              var result32 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr32, len32));
-              variant38= {
-                tag: 'invalid-header-name',
-                val: result32
-              };
-              break;
-            }
-            case 3: {
               var ptr33 = dataView(memory0).getInt32(ret + 12, true);
               var len33 = dataView(memory0).getInt32(ret + 16, true);
               var result33 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr33, len33));
-              variant38= {
-                tag: 'invalid-header-value',
+              variant41= {
+                tag: 'invalid-url',
                 val: result33
               };
               break;
             }
-            case 4: {
+            case 1: {
               var ptr34 = dataView(memory0).getInt32(ret + 12, true);
               var len34 = dataView(memory0).getInt32(ret + 16, true);
               var result34 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr34, len34));
-              variant38= {
-                tag: 'invalid-payload-hash',
+              variant41= {
+                tag: 'invalid-method',
                 val: result34
               };
               break;
             }
-            case 5: {
+            case 2: {
               var ptr35 = dataView(memory0).getInt32(ret + 12, true);
               var len35 = dataView(memory0).getInt32(ret + 16, true);
               var result35 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr35, len35));
-              variant38= {
-                tag: 'invalid-option',
+              variant41= {
+                tag: 'invalid-header-name',
                 val: result35
               };
               break;
             }
-            case 6: {
+            case 3: {
               var ptr36 = dataView(memory0).getInt32(ret + 12, true);
               var len36 = dataView(memory0).getInt32(ret + 16, true);
               var result36 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr36, len36));
-              variant38= {
-                tag: 'invalid-credentials',
+              variant41= {
+                tag: 'invalid-header-value',
                 val: result36
               };
               break;
             }
-            case 7: {
+            case 4: {
               var ptr37 = dataView(memory0).getInt32(ret + 12, true);
               var len37 = dataView(memory0).getInt32(ret + 16, true);
               var result37 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr37, len37));
-              variant38= {
-                tag: 'clock-unavailable',
+              variant41= {
+                tag: 'invalid-payload-hash',
                 val: result37
+              };
+              break;
+            }
+            case 5: {
+              var ptr38 = dataView(memory0).getInt32(ret + 12, true);
+              var len38 = dataView(memory0).getInt32(ret + 16, true);
+              var result38 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr38, len38));
+              variant41= {
+                tag: 'invalid-option',
+                val: result38
+              };
+              break;
+            }
+            case 6: {
+              var ptr39 = dataView(memory0).getInt32(ret + 12, true);
+              var len39 = dataView(memory0).getInt32(ret + 16, true);
+              var result39 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr39, len39));
+              variant41= {
+                tag: 'invalid-credentials',
+                val: result39
+              };
+              break;
+            }
+            case 7: {
+              var ptr40 = dataView(memory0).getInt32(ret + 12, true);
+              var len40 = dataView(memory0).getInt32(ret + 16, true);
+              var result40 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr40, len40));
+              variant41= {
+                tag: 'clock-unavailable',
+                val: result40
               };
               break;
             }
@@ -791,9 +833,9 @@ export function instantiate(getCoreModule, imports, instantiateCore = (module, i
               throw new TypeError('invalid variant discriminant for SignError');
             }
           }
-          variant39= {
+          variant42= {
             tag: 'err',
-            val: variant38
+            val: variant41
           };
           break;
         }
@@ -801,7 +843,7 @@ export function instantiate(getCoreModule, imports, instantiateCore = (module, i
           throw new TypeError('invalid variant discriminant for expected');
         }
       }
-      const retVal = variant39;
+      const retVal = variant42;
       postReturn0(ret);
       if (typeof retVal === 'object' && retVal.tag === 'err') {
         throw new ComponentError(retVal.val);
@@ -1171,237 +1213,258 @@ export function instantiate(getCoreModule, imports, instantiateCore = (module, i
           throw new TypeError(`invalid variant tag value \`${JSON.stringify(variant14.tag)}\` (received \`${variant14}\`) specified for \`Placement\``);
         }
       }
-      dataView(memory0).setInt8(ptr0 + 60, v13_1 ? 1 : 0, true);
-      dataView(memory0).setInt8(ptr0 + 61, v13_2 ? 1 : 0, true);
-      dataView(memory0).setInt8(ptr0 + 62, v13_3 ? 1 : 0, true);
-      dataView(memory0).setInt8(ptr0 + 63, v13_4 ? 1 : 0, true);
-      dataView(memory0).setInt8(ptr0 + 64, v13_5 ? 1 : 0, true);
-      var {accessKeyId: v15_0, secretAccessKey: v15_1, sessionToken: v15_2 } = arg1;
-      var ptr16 = utf8Encode(v15_0, realloc0, memory0);
-      var len16 = utf8EncodedLen;
-      dataView(memory0).setInt32(ptr0 + 72, len16, true);
-      dataView(memory0).setInt32(ptr0 + 68, ptr16, true);
-      var ptr17 = utf8Encode(v15_1, realloc0, memory0);
-      var len17 = utf8EncodedLen;
-      dataView(memory0).setInt32(ptr0 + 80, len17, true);
-      dataView(memory0).setInt32(ptr0 + 76, ptr17, true);
-      var variant19 = v15_2;
-      if (variant19 === null || variant19=== undefined) {
+      var variant15 = v13_1;
+      if (variant15 === null || variant15=== undefined) {
+        dataView(memory0).setInt8(ptr0 + 60, 0, true);
+      } else {
+        const e = variant15;
+        dataView(memory0).setInt8(ptr0 + 60, 1, true);
+        dataView(memory0).setInt8(ptr0 + 61, e ? 1 : 0, true);
+      }
+      var variant16 = v13_2;
+      if (variant16 === null || variant16=== undefined) {
+        dataView(memory0).setInt8(ptr0 + 62, 0, true);
+      } else {
+        const e = variant16;
+        dataView(memory0).setInt8(ptr0 + 62, 1, true);
+        dataView(memory0).setInt8(ptr0 + 63, e ? 1 : 0, true);
+      }
+      var variant17 = v13_3;
+      if (variant17 === null || variant17=== undefined) {
+        dataView(memory0).setInt8(ptr0 + 64, 0, true);
+      } else {
+        const e = variant17;
+        dataView(memory0).setInt8(ptr0 + 64, 1, true);
+        dataView(memory0).setInt8(ptr0 + 65, e ? 1 : 0, true);
+      }
+      dataView(memory0).setInt8(ptr0 + 66, v13_4 ? 1 : 0, true);
+      dataView(memory0).setInt8(ptr0 + 67, v13_5 ? 1 : 0, true);
+      var {accessKeyId: v18_0, secretAccessKey: v18_1, sessionToken: v18_2 } = arg1;
+      var ptr19 = utf8Encode(v18_0, realloc0, memory0);
+      var len19 = utf8EncodedLen;
+      dataView(memory0).setInt32(ptr0 + 72, len19, true);
+      dataView(memory0).setInt32(ptr0 + 68, ptr19, true);
+      var ptr20 = utf8Encode(v18_1, realloc0, memory0);
+      var len20 = utf8EncodedLen;
+      dataView(memory0).setInt32(ptr0 + 80, len20, true);
+      dataView(memory0).setInt32(ptr0 + 76, ptr20, true);
+      var variant22 = v18_2;
+      if (variant22 === null || variant22=== undefined) {
         dataView(memory0).setInt8(ptr0 + 84, 0, true);
       } else {
-        const e = variant19;
+        const e = variant22;
         dataView(memory0).setInt8(ptr0 + 84, 1, true);
-        var ptr18 = utf8Encode(e, realloc0, memory0);
-        var len18 = utf8EncodedLen;
-        dataView(memory0).setInt32(ptr0 + 92, len18, true);
-        dataView(memory0).setInt32(ptr0 + 88, ptr18, true);
+        var ptr21 = utf8Encode(e, realloc0, memory0);
+        var len21 = utf8EncodedLen;
+        dataView(memory0).setInt32(ptr0 + 92, len21, true);
+        dataView(memory0).setInt32(ptr0 + 88, ptr21, true);
       }
-      var {mode: v20_0, decodedContentLength: v20_1, trailer: v20_2 } = arg2;
-      var val21 = v20_0;
-      let enum21;
-      switch (val21) {
+      var {mode: v23_0, decodedContentLength: v23_1, trailer: v23_2 } = arg2;
+      var val24 = v23_0;
+      let enum24;
+      switch (val24) {
         case 'signed': {
-          enum21 = 0;
+          enum24 = 0;
           break;
         }
         case 'signed-with-trailer': {
-          enum21 = 1;
+          enum24 = 1;
           break;
         }
         case 'unsigned-with-trailer': {
-          enum21 = 2;
+          enum24 = 2;
           break;
         }
         default: {
-          if ((v20_0) instanceof Error) {
-            console.error(v20_0);
+          if ((v23_0) instanceof Error) {
+            console.error(v23_0);
           }
           
-          throw new TypeError(`"${val21}" is not one of the cases of chunked-mode`);
+          throw new TypeError(`"${val24}" is not one of the cases of chunked-mode`);
         }
       }
-      dataView(memory0).setInt8(ptr0 + 96, enum21, true);
-      dataView(memory0).setBigInt64(ptr0 + 104, toUint64(v20_1), true);
-      var variant23 = v20_2;
-      if (variant23 === null || variant23=== undefined) {
+      dataView(memory0).setInt8(ptr0 + 96, enum24, true);
+      dataView(memory0).setBigInt64(ptr0 + 104, toUint64(v23_1), true);
+      var variant26 = v23_2;
+      if (variant26 === null || variant26=== undefined) {
         dataView(memory0).setInt8(ptr0 + 112, 0, true);
       } else {
-        const e = variant23;
+        const e = variant26;
         dataView(memory0).setInt8(ptr0 + 112, 1, true);
-        var ptr22 = utf8Encode(e, realloc0, memory0);
-        var len22 = utf8EncodedLen;
-        dataView(memory0).setInt32(ptr0 + 120, len22, true);
-        dataView(memory0).setInt32(ptr0 + 116, ptr22, true);
+        var ptr25 = utf8Encode(e, realloc0, memory0);
+        var len25 = utf8EncodedLen;
+        dataView(memory0).setInt32(ptr0 + 120, len25, true);
+        dataView(memory0).setInt32(ptr0 + 116, ptr25, true);
       }
       const ret = chunkedStart(ptr0);
-      let variant45;
+      let variant48;
       switch (dataView(memory0).getUint8(ret + 0, true)) {
         case 0: {
-          var len27 = dataView(memory0).getInt32(ret + 12, true);
-          var base27 = dataView(memory0).getInt32(ret + 8, true);
-          var result27 = [];
-          for (let i = 0; i < len27; i++) {
-            const base = base27 + i * 20;
-            var ptr24 = dataView(memory0).getInt32(base + 0, true);
-            var len24 = dataView(memory0).getInt32(base + 4, true);
-            var result24 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr24, len24));
-            var ptr25 = dataView(memory0).getInt32(base + 8, true);
-            var len25 = dataView(memory0).getInt32(base + 12, true);
-            var result25 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr25, len25));
-            var bool26 = dataView(memory0).getUint8(base + 16, true);
-            result27.push({
-              name: result24,
-              value: result25,
-              sensitive: bool26 == 0 ? false : (bool26 == 1 ? true : throwInvalidBool()),
+          var len30 = dataView(memory0).getInt32(ret + 12, true);
+          var base30 = dataView(memory0).getInt32(ret + 8, true);
+          var result30 = [];
+          for (let i = 0; i < len30; i++) {
+            const base = base30 + i * 20;
+            var ptr27 = dataView(memory0).getInt32(base + 0, true);
+            var len27 = dataView(memory0).getInt32(base + 4, true);
+            var result27 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr27, len27));
+            var ptr28 = dataView(memory0).getInt32(base + 8, true);
+            var len28 = dataView(memory0).getInt32(base + 12, true);
+            var result28 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr28, len28));
+            var bool29 = dataView(memory0).getUint8(base + 16, true);
+            result30.push({
+              name: result27,
+              value: result28,
+              sensitive: bool29 == 0 ? false : (bool29 == 1 ? true : throwInvalidBool()),
             });
           }
-          var ptr28 = dataView(memory0).getInt32(ret + 16, true);
-          var len28 = dataView(memory0).getInt32(ret + 20, true);
-          var result28 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr28, len28));
-          var ptr29 = dataView(memory0).getInt32(ret + 24, true);
-          var len29 = dataView(memory0).getInt32(ret + 28, true);
-          var result29 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr29, len29));
-          let variant31;
+          var ptr31 = dataView(memory0).getInt32(ret + 16, true);
+          var len31 = dataView(memory0).getInt32(ret + 20, true);
+          var result31 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr31, len31));
+          var ptr32 = dataView(memory0).getInt32(ret + 24, true);
+          var len32 = dataView(memory0).getInt32(ret + 28, true);
+          var result32 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr32, len32));
+          let variant34;
           switch (dataView(memory0).getUint8(ret + 48, true)) {
             case 0: {
-              variant31 = undefined;
+              variant34 = undefined;
               break;
             }
             case 1: {
-              var ptr30 = dataView(memory0).getInt32(ret + 52, true);
-              var len30 = dataView(memory0).getInt32(ret + 56, true);
-              var result30 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr30, len30));
-              variant31 = result30;
+              var ptr33 = dataView(memory0).getInt32(ret + 52, true);
+              var len33 = dataView(memory0).getInt32(ret + 56, true);
+              var result33 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr33, len33));
+              variant34 = result33;
               break;
             }
             default: {
               throw new TypeError('invalid variant discriminant for option');
             }
           }
-          let variant33;
+          let variant36;
           switch (dataView(memory0).getUint8(ret + 60, true)) {
             case 0: {
-              variant33 = undefined;
+              variant36 = undefined;
               break;
             }
             case 1: {
-              var ptr32 = dataView(memory0).getInt32(ret + 64, true);
-              var len32 = dataView(memory0).getInt32(ret + 68, true);
-              var result32 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr32, len32));
-              variant33 = result32;
+              var ptr35 = dataView(memory0).getInt32(ret + 64, true);
+              var len35 = dataView(memory0).getInt32(ret + 68, true);
+              var result35 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr35, len35));
+              variant36 = result35;
               break;
             }
             default: {
               throw new TypeError('invalid variant discriminant for option');
             }
           }
-          var handle35 = dataView(memory0).getInt32(ret + 72, true);
-          var rsc34 = new.target === ChunkSigner ? this : Object.create(ChunkSigner.prototype);
-          Object.defineProperty(rsc34, symbolRscHandle, { writable: true, value: handle35});
-          finalizationRegistry0.register(rsc34, handle35, rsc34);
-          Object.defineProperty(rsc34, symbolDispose, { writable: true, value: function () {
-            finalizationRegistry0.unregister(rsc34);
-            rscTableRemove(handleTable0, handle35);
-            rsc34[symbolDispose] = emptyFunc;
-            rsc34[symbolRscHandle] = undefined;
-            exports0['1'](handleTable0[(handle35 << 1) + 1] & ~T_FLAG);
+          var handle38 = dataView(memory0).getInt32(ret + 72, true);
+          var rsc37 = new.target === ChunkSigner ? this : Object.create(ChunkSigner.prototype);
+          Object.defineProperty(rsc37, symbolRscHandle, { writable: true, value: handle38});
+          finalizationRegistry0.register(rsc37, handle38, rsc37);
+          Object.defineProperty(rsc37, symbolDispose, { writable: true, value: function () {
+            finalizationRegistry0.unregister(rsc37);
+            rscTableRemove(handleTable0, handle38);
+            rsc37[symbolDispose] = emptyFunc;
+            rsc37[symbolRscHandle] = undefined;
+            exports0['1'](handleTable0[(handle38 << 1) + 1] & ~T_FLAG);
           }});
-          variant45= {
+          variant48= {
             tag: 'ok',
             val: [{
-              headers: result27,
-              url: result28,
-              signature: result29,
+              headers: result30,
+              url: result31,
+              signature: result32,
               signingTime: {
                 seconds: BigInt.asUintN(64, dataView(memory0).getBigInt64(ret + 32, true)),
                 nanoseconds: dataView(memory0).getInt32(ret + 40, true) >>> 0,
               },
-              canonicalRequest: variant31,
-              stringToSign: variant33,
-            }, rsc34]
+              canonicalRequest: variant34,
+              stringToSign: variant36,
+            }, rsc37]
           };
           break;
         }
         case 1: {
-          let variant44;
+          let variant47;
           switch (dataView(memory0).getUint8(ret + 8, true)) {
             case 0: {
-              var ptr36 = dataView(memory0).getInt32(ret + 12, true);
-              var len36 = dataView(memory0).getInt32(ret + 16, true);
-              var result36 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr36, len36));
-              variant44= {
-                tag: 'invalid-url',
-                val: result36
-              };
-              break;
-            }
-            case 1: {
-              var ptr37 = dataView(memory0).getInt32(ret + 12, true);
-              var len37 = dataView(memory0).getInt32(ret + 16, true);
-              var result37 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr37, len37));
-              variant44= {
-                tag: 'invalid-method',
-                val: result37
-              };
-              break;
-            }
-            case 2: {
-              var ptr38 = dataView(memory0).getInt32(ret + 12, true);
-              var len38 = dataView(memory0).getInt32(ret + 16, true);
-              var result38 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr38, len38));
-              variant44= {
-                tag: 'invalid-header-name',
-                val: result38
-              };
-              break;
-            }
-            case 3: {
               var ptr39 = dataView(memory0).getInt32(ret + 12, true);
               var len39 = dataView(memory0).getInt32(ret + 16, true);
               var result39 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr39, len39));
-              variant44= {
-                tag: 'invalid-header-value',
+              variant47= {
+                tag: 'invalid-url',
                 val: result39
               };
               break;
             }
-            case 4: {
+            case 1: {
               var ptr40 = dataView(memory0).getInt32(ret + 12, true);
               var len40 = dataView(memory0).getInt32(ret + 16, true);
               var result40 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr40, len40));
-              variant44= {
-                tag: 'invalid-payload-hash',
+              variant47= {
+                tag: 'invalid-method',
                 val: result40
               };
               break;
             }
-            case 5: {
+            case 2: {
               var ptr41 = dataView(memory0).getInt32(ret + 12, true);
               var len41 = dataView(memory0).getInt32(ret + 16, true);
               var result41 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr41, len41));
-              variant44= {
-                tag: 'invalid-option',
+              variant47= {
+                tag: 'invalid-header-name',
                 val: result41
               };
               break;
             }
-            case 6: {
+            case 3: {
               var ptr42 = dataView(memory0).getInt32(ret + 12, true);
               var len42 = dataView(memory0).getInt32(ret + 16, true);
               var result42 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr42, len42));
-              variant44= {
-                tag: 'invalid-credentials',
+              variant47= {
+                tag: 'invalid-header-value',
                 val: result42
               };
               break;
             }
-            case 7: {
+            case 4: {
               var ptr43 = dataView(memory0).getInt32(ret + 12, true);
               var len43 = dataView(memory0).getInt32(ret + 16, true);
               var result43 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr43, len43));
-              variant44= {
-                tag: 'clock-unavailable',
+              variant47= {
+                tag: 'invalid-payload-hash',
                 val: result43
+              };
+              break;
+            }
+            case 5: {
+              var ptr44 = dataView(memory0).getInt32(ret + 12, true);
+              var len44 = dataView(memory0).getInt32(ret + 16, true);
+              var result44 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr44, len44));
+              variant47= {
+                tag: 'invalid-option',
+                val: result44
+              };
+              break;
+            }
+            case 6: {
+              var ptr45 = dataView(memory0).getInt32(ret + 12, true);
+              var len45 = dataView(memory0).getInt32(ret + 16, true);
+              var result45 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr45, len45));
+              variant47= {
+                tag: 'invalid-credentials',
+                val: result45
+              };
+              break;
+            }
+            case 7: {
+              var ptr46 = dataView(memory0).getInt32(ret + 12, true);
+              var len46 = dataView(memory0).getInt32(ret + 16, true);
+              var result46 = utf8Decoder.decode(new Uint8Array(memory0.buffer, ptr46, len46));
+              variant47= {
+                tag: 'clock-unavailable',
+                val: result46
               };
               break;
             }
@@ -1409,9 +1472,9 @@ export function instantiate(getCoreModule, imports, instantiateCore = (module, i
               throw new TypeError('invalid variant discriminant for SignError');
             }
           }
-          variant45= {
+          variant48= {
             tag: 'err',
-            val: variant44
+            val: variant47
           };
           break;
         }
@@ -1419,7 +1482,7 @@ export function instantiate(getCoreModule, imports, instantiateCore = (module, i
           throw new TypeError('invalid variant discriminant for expected');
         }
       }
-      const retVal = variant45;
+      const retVal = variant48;
       postReturn0(ret);
       if (typeof retVal === 'object' && retVal.tag === 'err') {
         throw new ComponentError(retVal.val);

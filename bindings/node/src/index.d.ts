@@ -12,6 +12,12 @@ export interface Reading {
 /** A time provider: returns a reading or throws ClockError (then signing fails closed). */
 export type Clock = () => Reading;
 
+/**
+ * Overrides of the rules where services differ. Left unset, the component applies the
+ * service's rules: for 's3' (and s3-object-lambda, s3-outposts, s3express) the path is the
+ * object key, sent and signed encoded once; no path normalisation; an x-amz-content-sha256
+ * header; presigned URLs sign UNSIGNED-PAYLOAD.
+ */
 export interface SigningOptions {
   doubleUriEncode?: boolean;
   normalizePath?: boolean;

@@ -61,6 +61,9 @@ function headersOf(headers) {
 }
 
 /** Signs with one component instance (JS is single-threaded: one is enough) and one clock. */
+/** A service-rule override: `undefined` (or `null`) leaves it to the component. */
+const rule = (v) => (v === undefined || v === null ? undefined : Boolean(v));
+
 export class Signer {
   /** `clock`: a provider from clocks.js (default: defaultClock()). */
   constructor({ clock = defaultClock() } = {}) {
@@ -116,7 +119,6 @@ export class Signer {
   }
 
   #request(req, placement, debug, sigv4a) {
-    const s3 = req.service === 's3';
     const o = req.signingOptions ?? {};
     const request = {
       method: req.method ?? 'GET',
@@ -127,9 +129,10 @@ export class Signer {
       service: req.service,
       options: {
         placement,
-        doubleUriEncode: o.doubleUriEncode ?? !s3,
-        normalizePath: o.normalizePath ?? !s3,
-        contentSha256Header: o.contentSha256Header ?? (s3 && placement.tag === 'headers'),
+        // Left unset, the component applies the service's rules (S3's for 's3').
+        doubleUriEncode: rule(o.doubleUriEncode),
+        normalizePath: rule(o.normalizePath),
+        contentSha256Header: rule(o.contentSha256Header),
         omitSessionToken: o.omitSessionToken ?? false,
         debug: Boolean(debug),
       },
@@ -167,7 +170,7 @@ export class Signer {
    * for sign.
    */
   presign(req, credentials, { expiresIn = 900, debug = false, sigv4a = false } = {}) {
-    const s = this.#call({ bodySha256: req.service === 's3' ? 'UNSIGNED-PAYLOAD' : undefined, ...req }, credentials, { tag: 'query', val: expiresIn }, debug, sigv4a);
+    const s = this.#call(req, credentials, { tag: 'query', val: expiresIn }, debug, sigv4a);
     if (debug) return { url: s.url, canonicalRequest: s.canonicalRequest, stringToSign: s.stringToSign };
     return s.url;
   }

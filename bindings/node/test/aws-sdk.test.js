@@ -4,13 +4,13 @@
 // The same requests without the adapter must be refused, so a pass cannot come from a clock
 // nobody faked.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+
+import { startS3Server } from './support.js';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const AKID = 'AKIDEXAMPLE';
@@ -20,29 +20,7 @@ const libfaketime = [
   '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
 ].find(existsSync);
 
-async function startS3sFs(t) {
-  const bin = [join(homedir(), '.cargo', 'bin', 's3s-fs')].find(existsSync);
-  assert.ok(bin, 's3s-fs is not installed (scripts/setup.sh installs it)');
-  const root = mkdtempSync(join(tmpdir(), 'realsig-s3-'));
-  const port = 20000 + Math.floor(Math.random() * 10000);
-  const proc = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), '--access-key', AKID, '--secret-key', SECRET, root], {
-    stdio: 'ignore',
-  });
-  t.after(() => {
-    proc.kill('SIGKILL');
-    rmSync(root, { recursive: true, force: true });
-  });
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise((resolve) => {
-      const c = createConnection({ host: '127.0.0.1', port }, () => (c.end(), resolve(true)));
-      c.on('error', () => resolve(false));
-    });
-    if (up) return `http://127.0.0.1:${port}`;
-    if (proc.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('s3s-fs did not listen within 10 s');
-}
+const startS3sFs = (t) => startS3Server(t, 's3s-fs', AKID, SECRET);
 
 // The child: every step's outcome (or error name) in one JSON line.
 const CHILD = `

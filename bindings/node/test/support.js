@@ -1,7 +1,10 @@
 // Shared by the tests: where the team's vectors are, and the suites' request.txt format
 // (parsed as cli/src/http_text.rs does: the target may contain spaces; folded header lines
 // are unfolded with one space; the body is everything after the first blank line).
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -66,4 +69,47 @@ export function suiteCase(dir) {
     sessionToken: ctx.credentials.token,
   };
   return { ctx, req, creds };
+}
+
+/** Where a tool scripts/setup.sh installs lives: PATH, ~/.cargo/bin or ~/go/bin. */
+function installed(program) {
+  const dirs = [...(process.env.PATH ?? '').split(':'), join(homedir(), '.cargo', 'bin'), join(homedir(), 'go', 'bin')];
+  const bin = dirs.map((d) => join(d, program)).find(existsSync);
+  if (!bin) throw new Error(`${program} is not installed (scripts/setup.sh installs it)`);
+  return bin;
+}
+
+/**
+ * Starts a loopback S3 server that verifies signatures, 's3s-fs' (0.14.1) or 'versitygw'
+ * (1.8.0, posix backend), on 127.0.0.1 with these credentials; killed by its PID when the
+ * test ends. Returns its endpoint.
+ */
+export async function startS3Server(t, kind, akid, secret) {
+  const root = mkdtempSync(join(tmpdir(), 'realsig-s3-'));
+  const port = 20000 + Math.floor(Math.random() * 10000);
+  const [args, env] = kind === 'versitygw'
+    ? [['--port', `127.0.0.1:${port}`, 'posix', root], { ROOT_ACCESS_KEY: akid, ROOT_SECRET_KEY: secret }]
+    : [['--host', '127.0.0.1', '--port', String(port), '--access-key', akid, '--secret-key', secret, root], {}];
+  const proc = spawn(installed(kind), args, { stdio: 'ignore', env: { ...process.env, ...env } });
+  t.after(() => {
+    proc.kill('SIGKILL');
+    rmSync(root, { recursive: true, force: true });
+  });
+  for (let i = 0; i < 200; i++) {
+    const up = await new Promise((resolve) => {
+      const c = createConnection({ host: '127.0.0.1', port }, () => (c.end(), resolve(true)));
+      c.on('error', () => resolve(false));
+    });
+    if (up) return `http://127.0.0.1:${port}`;
+    if (proc.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${kind} did not listen within 10 s`);
+}
+
+/** The shared S3 key cases (tests/data/s3-keys.json): { typed, key } each. */
+export function s3KeyCases() {
+  const doc = JSON.parse(readFileSync(join(here, '..', '..', '..', 'tests', 'data', 's3-keys.json'), 'utf8'));
+  if (!doc.cases?.length) throw new Error('no key cases');
+  return doc.cases;
 }

@@ -78,24 +78,31 @@ def free_port(kind=socket.SOCK_STREAM) -> int:
     raise RuntimeError("no free port")
 
 
-def s3s_fs_binary() -> str:
-    found = shutil.which("s3s-fs") or str(Path.home() / ".cargo" / "bin" / "s3s-fs")
+def installed(program: str, home_dir: str, hint: str) -> str:
+    """A tool scripts/setup.sh installs: on PATH or in ~/<home_dir>/bin."""
+    found = shutil.which(program) or str(Path.home() / home_dir / "bin" / program)
     if not os.path.exists(found):
-        raise RuntimeError("s3s-fs is not installed: cargo install s3s-fs@0.14.1 --locked --features binary (.ci/run does)")
+        raise RuntimeError(f"{program} is not installed: {hint} (scripts/setup.sh does)")
     return found
 
 
-class S3sFs:
-    """s3s-fs 0.14.1 serving a fresh directory on 127.0.0.1 with the example credentials."""
+class S3Server:
+    """A loopback S3 server that verifies signatures, serving a fresh directory on 127.0.0.1
+    with the example credentials: "s3s-fs" (0.14.1) or "versitygw" (1.8.0, posix backend)."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, kind: str = "s3s-fs"):
+        self.kind = kind
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [s3s_fs_binary(), "--host", "127.0.0.1", "--port", str(self.port),
-             "--access-key", AKID, "--secret-key", SECRET, str(root)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        env = dict(os.environ)
+        if kind == "versitygw":
+            argv = [installed("versitygw", "go", "GOFLAGS=-mod=mod go install github.com/versity/versitygw/cmd/versitygw@v1.8.0"),
+                    "--port", f"127.0.0.1:{self.port}", "posix", str(root)]
+            env.update(ROOT_ACCESS_KEY=AKID, ROOT_SECRET_KEY=SECRET)
+        else:
+            argv = [installed("s3s-fs", ".cargo", "cargo install s3s-fs@0.14.1 --locked --features binary"),
+                    "--host", "127.0.0.1", "--port", str(self.port), "--access-key", AKID, "--secret-key", SECRET, str(root)]
+        self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -103,9 +110,9 @@ class S3sFs:
                 return
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"s3s-fs exited: {self.proc.stderr.read().decode(errors='replace')}")
+                    raise RuntimeError(f"{kind} exited: {self.proc.stderr.read().decode(errors='replace')}")
                 if time.monotonic() > deadline:
-                    raise RuntimeError("s3s-fs did not listen within 10 s")
+                    raise RuntimeError(f"{kind} did not listen within 10 s")
                 time.sleep(0.05)
 
     def stop(self):
@@ -118,7 +125,17 @@ class S3sFs:
 def s3s_fs(tmp_path):
     root = tmp_path / "s3"
     root.mkdir()
-    server = S3sFs(root)
+    server = S3Server(root)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["s3s-fs", "versitygw"])
+def s3_server(request, tmp_path):
+    """Each verifying S3 server in turn."""
+    root = tmp_path / "s3"
+    root.mkdir()
+    server = S3Server(root, request.param)
     yield server
     server.stop()
 

@@ -133,22 +133,38 @@ module TestSupport
     end
   end
 
-  # s3s-fs 0.14.1 serving a fresh directory on 127.0.0.1 with the example credentials.
-  class S3sFs
-    attr_reader :endpoint, :root
+  # A tool scripts/setup.sh installs: on PATH or in ~/<home_dir>/bin.
+  def self.installed(program, home_dir, hint)
+    found = ENV["PATH"].split(":").map { |d| File.join(d, program) }.find { |p| File.executable?(p) }
+    found ||= File.join(Dir.home, home_dir, "bin", program)
+    File.executable?(found) or raise "#{program} is not installed: #{hint} (scripts/setup.sh does)"
+    found
+  end
 
-    def initialize(root)
-      binary = [ENV.fetch("S3S_FS", nil), File.join(Dir.home, ".cargo", "bin", "s3s-fs")].compact.find { |p| File.executable?(p) }
-      binary ||= ENV["PATH"].split(":").map { |d| File.join(d, "s3s-fs") }.find { |p| File.executable?(p) }
-      binary or raise "s3s-fs is not installed: cargo install s3s-fs@0.14.1 --locked --features binary (.ci/run does)"
+  # A loopback S3 server that verifies signatures, serving a fresh directory on 127.0.0.1 with
+  # the example credentials: :s3s_fs (0.14.1) or :versitygw (1.8.0, posix backend).
+  class S3Server
+    attr_reader :endpoint, :root, :kind
+
+    def initialize(root, kind = :s3s_fs)
+      @kind = kind
       @root = root
       @port = TestSupport.free_port
       @endpoint = "http://127.0.0.1:#{@port}"
-      @log = File.join(root, "..", "s3s-fs.log")
-      @pid = Process.spawn(binary, "--host", "127.0.0.1", "--port", @port.to_s, "--access-key", AKID,
-                           "--secret-key", SECRET, root, in: File::NULL, out: File::NULL, err: @log)
-      TestSupport.wait_until("s3s-fs did not listen") do
-        raise "s3s-fs exited: #{File.read(@log)}" if Process.wait(@pid, Process::WNOHANG)
+      @log = File.join(root, "..", "#{kind}.log")
+      argv, env = if kind == :versitygw
+                    [[TestSupport.installed("versitygw", "go",
+                                            "GOFLAGS=-mod=mod go install github.com/versity/versitygw/cmd/versitygw@v1.8.0"),
+                      "--port", "127.0.0.1:#{@port}", "posix", root],
+                     { "ROOT_ACCESS_KEY" => AKID, "ROOT_SECRET_KEY" => SECRET }]
+                  else
+                    [[ENV.fetch("S3S_FS", nil) || TestSupport.installed("s3s-fs", ".cargo",
+                                                                        "cargo install s3s-fs@0.14.1 --locked --features binary"),
+                      "--host", "127.0.0.1", "--port", @port.to_s, "--access-key", AKID, "--secret-key", SECRET, root], {}]
+                  end
+      @pid = Process.spawn(env, *argv, in: File::NULL, out: File::NULL, err: @log)
+      TestSupport.wait_until("#{kind} did not listen") do
+        raise "#{kind} exited: #{File.read(@log)}" if Process.wait(@pid, Process::WNOHANG)
 
         TCPSocket.new("127.0.0.1", @port).close || true
       rescue Errno::ECONNREFUSED
@@ -158,6 +174,7 @@ module TestSupport
 
     def stop = TestSupport.reap(@pid)
   end
+  S3sFs = S3Server
 
   # chronyd serving NTP on 127.0.0.1 (the config checked in the notes); `local`: serve its own
   # clock at stratum 8, else it answers unsynchronised.

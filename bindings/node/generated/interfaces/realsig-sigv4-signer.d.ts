@@ -31,9 +31,9 @@ export interface PlacementQuery {
 }
 export interface Options {
   placement: Placement,
-  doubleUriEncode: boolean,
-  normalizePath: boolean,
-  contentSha256Header: boolean,
+  doubleUriEncode?: boolean,
+  normalizePath?: boolean,
+  contentSha256Header?: boolean,
   omitSessionToken: boolean,
   debug: boolean,
 }

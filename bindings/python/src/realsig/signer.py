@@ -79,6 +79,11 @@ def _record(**fields):
     return r
 
 
+def _rule(value: Optional[bool]) -> Optional[bool]:
+    """A service-rule override: None leaves it to the component."""
+    return None if value is None else bool(value)
+
+
 def _text(value, what: str, error) -> str:
     """`value` as a str the component can take (UTF-8 without lone surrogates)."""
     if not isinstance(value, str):
@@ -200,17 +205,20 @@ class Signer:
         credentials,
         region: str,
         service: str,
-        double_uri_encode: bool = True,
-        normalize_path: bool = True,
-        content_sha256_header: bool = False,
+        double_uri_encode: Optional[bool] = None,
+        normalize_path: Optional[bool] = None,
+        content_sha256_header: Optional[bool] = None,
         omit_session_token: bool = False,
         debug: bool = False,
         expires_in: Optional[int] = None,
         sigv4a: bool = False,
     ) -> Signed:
         """Signs a request. `body` is hashed here with hashlib, never copied into the
-        component; or pass `body_sha256` (hex, or "UNSIGNED-PAYLOAD"). S3 wants
-        `double_uri_encode=False, normalize_path=False, content_sha256_header=True`.
+        component; or pass `body_sha256` (hex, or "UNSIGNED-PAYLOAD"). The component
+        applies the service's rules (for "s3": the path is the object key, sent and signed
+        encoded once, so send `Signed.url`; no path normalisation; an x-amz-content-sha256
+        header; presigned URLs sign UNSIGNED-PAYLOAD): `double_uri_encode`, `normalize_path`
+        and `content_sha256_header` only override them.
         With `expires_in` (seconds) the signature goes into the URL (a presigned URL).
         With `sigv4a=True` it is signed with SigV4a (AWS4-ECDSA-P256-SHA256) and `region` is
         the region set: "*", "us-east-1,us-west-2" or a list of regions."""
@@ -242,9 +250,9 @@ class Signer:
             service=_text(service, "service", BY_CODE["invalid-option"]),
             options=_record(
                 placement=placement,
-                double_uri_encode=bool(double_uri_encode),
-                normalize_path=bool(normalize_path),
-                content_sha256_header=bool(content_sha256_header),
+                double_uri_encode=_rule(double_uri_encode),
+                normalize_path=_rule(normalize_path),
+                content_sha256_header=_rule(content_sha256_header),
                 omit_session_token=bool(omit_session_token),
                 debug=bool(debug),
             ),
@@ -285,9 +293,9 @@ class Signer:
             service=_text(service, "service", BY_CODE["invalid-option"]),
             options=_record(
                 placement=None,
-                double_uri_encode=False,
-                normalize_path=False,
-                content_sha256_header=True,
+                double_uri_encode=None,
+                normalize_path=None,
+                content_sha256_header=None,
                 omit_session_token=False,
                 debug=False,
             ),

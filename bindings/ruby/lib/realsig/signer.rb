@@ -133,8 +133,10 @@ module Realsig
     #
     # `body` is a String (hashed here, never copied into the component) or an IO (read to its
     # end in 1 MiB pieces, then rewound if it can be); or give `body_sha256` (hex), or
-    # `unsigned_payload: true`. With `service: "s3"` the S3 rules apply unless overridden: no
-    # double URI encoding, no path normalisation, an x-amz-content-sha256 header.
+    # `unsigned_payload: true`. The component applies the service's rules (for S3: the path
+    # is the object key, no path normalisation, an x-amz-content-sha256 header, and presigned
+    # URLs sign UNSIGNED-PAYLOAD) unless `double_uri_encode:`, `normalize_path:` or
+    # `content_sha256_header:` overrides one.
     def sign(**request) = sign_details(**request).headers
 
     # A presigned URL (default 15 minutes, at most 7 days); takes #sign's keywords.
@@ -151,10 +153,9 @@ module Realsig
                      unsigned_payload: false, credentials: nil, expires_in: nil, double_uri_encode: nil,
                      normalize_path: nil, content_sha256_header: nil, omit_session_token: false, debug: false,
                      sigv4a: false)
-      s3 = service == "s3"
       region = region.join(",") if sigv4a && region.is_a?(Array)
-      options = [expires(expires_in), flag(double_uri_encode, !s3), flag(normalize_path, !s3),
-                 flag(content_sha256_header, s3), omit_session_token ? true : false, debug ? true : false,
+      options = [expires(expires_in), flag(double_uri_encode), flag(normalize_path),
+                 flag(content_sha256_header), omit_session_token ? true : false, debug ? true : false,
                  sigv4a ? true : false]
       out = @native.sign(text(method, "the method", InvalidMethod), text(url, "the url", InvalidUrl),
                          header_pairs(headers), payload(body, body_sha256, unsigned_payload), credential_parts(credentials),
@@ -280,7 +281,7 @@ module Realsig
       [nil, "the clock raised #{e.class}: #{e.message}"]
     end
 
-    def flag(value, default) = value.nil? ? default : (value ? true : false)
+    def flag(value) = value.nil? ? nil : (value ? true : false)
 
     def expires(seconds)
       return nil if seconds.nil?

@@ -138,8 +138,9 @@ type ProviderSpec = (String, Option<String>, Option<String>);
 /// `[access key id, secret, session token]`.
 type CredentialParts = (String, String, Option<String>);
 /// `[expires_in or nil, double_uri_encode, normalize_path, content_sha256_header,
-/// omit_session_token, debug, sigv4a]`.
-type OptionParts = (Option<u32>, bool, bool, bool, bool, bool, bool);
+/// omit_session_token, debug, sigv4a]`; the three service rules are `nil` unless the caller
+/// overrides them (the component applies the service's rules).
+type OptionParts = (Option<u32>, Option<bool>, Option<bool>, Option<bool>, bool, bool, bool);
 /// What Ruby read from its clock block: `[[seconds, nanoseconds], nil]`, `[nil, reason]` when
 /// it had no time (fail closed), `[nil, nil]` to use the built-in clock.
 type HandedParts = (Option<(u64, u32)>, Option<String>);
@@ -359,7 +360,7 @@ impl Signer {
             payload: Payload::Empty,
             region: scope.0,
             service: scope.1,
-            options: Options::s3(),
+            options: Options::default(),
         };
         let upload = Upload {
             mode,
