@@ -11,6 +11,8 @@
 #   rustup            the wasm32-unknown-unknown target (the guest), rustfmt and clippy
 #   cargo install     s3s-fs 0.14.1, the loopback S3 server that verifies signatures
 #   go install        versitygw 1.8.0, the second one (it canonicalises S3 keys as AWS does)
+#   PyPI              moto[server] 5.2.1 (the STS the credential tests assume roles with), in
+#                     a venv of its own: ~/.local/share/realsig/moto
 #   Go, npm, PyPI     each suite's pinned dependencies (go.sum, package-lock.json,
 #                     requirements-test.txt) into the tool chains' own caches
 set -euo pipefail
@@ -75,4 +77,14 @@ fi
 # -- Python: the test venv with the pinned packages (bindings/python/test.sh uses it).
 (cd bindings/python && { [ -x .venv/bin/python ] || python3 -m venv .venv; } &&
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-test.txt)
+
+# -- moto's server, the STS for the assume-role and web identity tests, in its own venv.
+moto_venv="$HOME/.local/share/realsig/moto"
+if [ -x "$moto_venv/bin/moto_server" ]; then
+  say "moto: present"
+else
+  say "moto[server] 5.2.1 (PyPI, into $moto_venv)"
+  python3 -m venv "$moto_venv"
+  "$moto_venv/bin/pip" install -q --disable-pip-version-check 'moto[server]==5.2.1'
+fi
 say "done"

@@ -259,6 +259,30 @@ pub fn parse_header(text: &str) -> Result<Header, String> {
 }
 
 /// The host (no port) of an absolute http(s) URL.
+/// A URL given as a path (`/bucket/key`) goes to the endpoint the AWS CLI would use for
+/// `--service` (`AWS_ENDPOINT_URL_<SERVICE>`, the profile's `services` section,
+/// `AWS_ENDPOINT_URL`, the profile's `endpoint_url`); a full URL is left alone. The signing
+/// name stands for the service id in the variable's name (`s3` -> `AWS_ENDPOINT_URL_S3`).
+pub fn resolve_path_url(url: &mut String, signing: &SigningArgs) -> Result<(), String> {
+    if !url.starts_with('/') {
+        return Ok(());
+    }
+    let Some(service) = &signing.service else {
+        return Err(format!(
+            "{url:?} is a path: give --service, so its endpoint URL can be found, or a full URL"
+        ));
+    };
+    let id = service.to_ascii_uppercase().replace('-', "_");
+    let endpoint = credentials::endpoint_url(service, signing.profile.as_deref()).ok_or_else(|| {
+        format!(
+            "{url:?} is a path and no endpoint is configured for {service}: set AWS_ENDPOINT_URL_{id} \
+             (or AWS_ENDPOINT_URL, or endpoint_url in the profile), or give a full URL"
+        )
+    })?;
+    *url = format!("{}{url}", endpoint.trim_end_matches('/'));
+    Ok(())
+}
+
 pub fn url_host(url: &str) -> Result<&str, String> {
     let rest = url
         .strip_prefix("https://")
@@ -328,7 +352,7 @@ impl SigningArgs {
     /// Credentials from the AWS CLI's chain, each source's wait cut to `--max-time`;
     /// refused when they have expired by `clock` (the real time).
     pub fn credentials(&self, clock: &Arc<dyn TimeSource>) -> Result<Provided, String> {
-        let chain = credentials::default_chain_within(self.profile.as_deref(), self.max_time);
+        let chain = credentials::default_chain_on(self.profile.as_deref(), self.max_time, Arc::clone(clock));
         CredentialsCache::new(chain, Arc::clone(clock))
             .credentials()
             .map_err(|e| e.to_string())

@@ -28,9 +28,11 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
 
 /// Sign AWS requests (SigV4) with the real time, through a sandboxed WebAssembly component.
 ///
-/// Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, the shared files
-/// (--profile, AWS_PROFILE; credential_process), the ECS container endpoint, EC2 IMDSv2 —
-/// the AWS CLI's order. Time: see --clock on each command and `realsig now`.
+/// Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, web identity
+/// (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN), the shared files (--profile, AWS_PROFILE:
+/// static keys, credential_process, role_arn with source_profile or credential_source, SSO),
+/// the ECS container endpoint (and EKS Pod Identity), EC2 IMDSv2 — the AWS CLI's order. A URL
+/// given as a path (/bucket/key) goes to AWS_ENDPOINT_URL_<SERVICE> or AWS_ENDPOINT_URL. Time: see --clock on each command and `realsig now`.
 #[derive(Parser)]
 #[command(name = "realsig", version = VERSION.as_str(), about, long_about)]
 struct Cli {
@@ -104,7 +106,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {
@@ -124,14 +126,20 @@ fn main() -> ExitCode {
     };
     // Arguments clap cannot judge (a URL, a header, a --clock spec, a range) are checked
     // before anything runs, so a bad one exits 2 like clap's own errors, not 1.
-    let checked = match &cli.command {
+    let resolved = match &mut cli.command {
+        Command::Sign(args) => args.resolve_url(),
+        Command::Presign(args) => args.resolve_url(),
+        Command::Request(args) => args.resolve_url(),
+        _ => Ok(()),
+    };
+    let checked = resolved.and_then(|()| match &cli.command {
         Command::Sign(args) => sign::check_sign(args),
         Command::Presign(args) => sign::check_presign(args),
         Command::Request(args) => request::check(args),
         Command::Now(args) => args.clock.check(),
         Command::PostPolicy(args) => post_policy::check(args),
         Command::Component { .. } | Command::Completions { .. } | Command::Man => Ok(()),
-    };
+    });
     if let Err(message) = checked {
         out::err_line(&format!(
             "realsig: error: {} (see realsig --help)",

@@ -119,7 +119,7 @@ pub fn post_policy(args: PostPolicyArgs) -> Result<Vec<u8>, String> {
     };
     // Refused when expired by the real time, like every signing command's.
     let provided = CredentialsCache::new(
-        realsig::credentials::default_chain(args.profile.as_deref()),
+        realsig::credentials::default_chain_on(args.profile.as_deref(), None, std::sync::Arc::clone(&clock)),
         std::sync::Arc::clone(&clock),
     )
     .credentials()

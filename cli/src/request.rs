@@ -103,6 +103,13 @@ pub fn request(args: RequestArgs) -> ExitCode {
 }
 
 /// The arguments, checked before anything runs (a bad one exits 2).
+impl RequestArgs {
+    /// A URL given as a path goes to the configured endpoint ([`crate::args::resolve_path_url`]).
+    pub fn resolve_url(&mut self) -> Result<(), String> {
+        crate::args::resolve_path_url(&mut self.url, &self.signing)
+    }
+}
+
 pub fn check(args: &RequestArgs) -> Result<(), String> {
     args.http.check(&args.url)?;
     args.signing.check(crate::args::url_host(&args.url)?)?;

@@ -233,6 +233,23 @@ fn read_input(path: &str) -> Result<Vec<u8>, String> {
 }
 
 /// `sign`'s arguments, checked before anything runs (a bad one exits 2).
+impl SignArgs {
+    /// A URL given as a path goes to the configured endpoint ([`args::resolve_path_url`]).
+    pub fn resolve_url(&mut self) -> Result<(), String> {
+        match &mut self.url {
+            Some(url) => args::resolve_path_url(url, &self.signing),
+            None => Ok(()),
+        }
+    }
+}
+
+impl PresignArgs {
+    /// A URL given as a path goes to the configured endpoint ([`args::resolve_path_url`]).
+    pub fn resolve_url(&mut self) -> Result<(), String> {
+        args::resolve_path_url(&mut self.url, &self.signing)
+    }
+}
+
 pub fn check_sign(args: &SignArgs) -> Result<(), String> {
     if args.presign {
         check_expires(u64::from(args.expires))?;

@@ -225,7 +225,11 @@ pub fn sign(
         && service::ServiceRules::of(service).presign_unsigned_payload;
     let payload_hash: std::borrow::Cow<'_, str> = match request.payload {
         // What S3 checks a presigned URL against (botocore's `S3SigV4QueryAuth` agrees).
-        _ if s3_presign => match request.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("x-amz-content-sha256")) {
+        _ if s3_presign => match request
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-content-sha256"))
+        {
             Some((_, v)) => v.trim().into(),
             None => UNSIGNED_PAYLOAD.into(),
         },

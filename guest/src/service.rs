@@ -42,7 +42,11 @@ impl ServiceRules {
     /// The rules of the service whose signing name is `service` (matched exactly: signing
     /// names are lowercase).
     pub fn of(service: &str) -> Self {
-        if S3_LIKE.contains(&service) { Self::S3 } else { Self::DEFAULT }
+        if S3_LIKE.contains(&service) {
+            Self::S3
+        } else {
+            Self::DEFAULT
+        }
     }
 }
 

@@ -89,10 +89,7 @@ fn random_keys(seed: u64) -> Vec<(String, String)> {
     });
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let mut runner = TestRunner::new_with_rng(
-        Config::default(),
-        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
-    );
+    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes));
     (0..RANDOM_KEYS)
         .map(|_| {
             let k = key.new_tree(&mut runner).unwrap().current();
@@ -108,7 +105,12 @@ fn shared_keys() -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["typed"].as_str().unwrap().to_owned(), c["key"].as_str().unwrap().to_owned()))
+        .map(|c| {
+            (
+                c["typed"].as_str().unwrap().to_owned(),
+                c["key"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -117,13 +119,21 @@ fn every_key_typed_any_way_round_trips_through_both_servers() {
     let seed = std::env::var("REALSIG_KEYS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs());
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        });
     println!("random keys from seed {seed} (REALSIG_KEYS_SEED={seed} repeats them)");
     let mut cases = shared_keys();
     cases.extend(random_keys(seed));
     for kind in Kind::BOTH {
         let server = S3Server::start(kind, None);
-        run("create the bucket", &mut realsig(&["request", "-X", "PUT", &server.url("/bucket")]));
+        run(
+            "create the bucket",
+            &mut realsig(&["request", "-X", "PUT", &server.url("/bucket")]),
+        );
         let mut want = BTreeSet::new();
         for (i, (typed, key)) in cases.iter().enumerate() {
             // One prefix per case, so that no key is another's directory on the servers' disks.
@@ -131,15 +141,25 @@ fn every_key_typed_any_way_round_trips_through_both_servers() {
             let body = format!("body of case {i}: {key}");
             let what = format!("{}: PUT {typed:?} (key {key:?})", kind.name());
             run(&what, &mut realsig(&["request", "-X", "PUT", "--data", &body, &url]));
-            let got = run(&format!("{}: GET {typed:?}", kind.name()), &mut realsig(&["request", &url]));
-            assert_eq!(String::from_utf8_lossy(&got.stdout), body, "{}: {typed:?} read back", kind.name());
+            let got = run(
+                &format!("{}: GET {typed:?}", kind.name()),
+                &mut realsig(&["request", &url]),
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&got.stdout),
+                body,
+                "{}: {typed:?} read back",
+                kind.name()
+            );
             want.insert(format!("k{i:02}/{key}"));
         }
         let listed = run(
             &format!("{}: list", kind.name()),
             &mut realsig(&["request", &server.url("/bucket?list-type=2")]),
         );
-        let got: BTreeSet<String> = listed_keys(&String::from_utf8_lossy(&listed.stdout)).into_iter().collect();
+        let got: BTreeSet<String> = listed_keys(&String::from_utf8_lossy(&listed.stdout))
+            .into_iter()
+            .collect();
         assert_eq!(got, want, "{}: the listing names every key exactly", kind.name());
         println!("{}: {} keys uploaded, read back and listed", kind.name(), cases.len());
     }

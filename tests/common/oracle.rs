@@ -103,7 +103,8 @@ pub fn oracle(c: &Case) -> Option<(String, Option<String>)> {
     // The SDKs' S3 presigning configuration: a presigned URL signs UNSIGNED-PAYLOAD, or the
     // request's own x-amz-content-sha256 (botocore's S3SigV4QueryAuth; smithy-rs's S3
     // presigning sets the payload the same way).
-    let s3_presign = matches!(c.settings.placement, Placement::Query { .. }) && ServiceRules::of(&c.service).presign_unsigned_payload;
+    let s3_presign = matches!(c.settings.placement, Placement::Query { .. })
+        && ServiceRules::of(&c.service).presign_unsigned_payload;
     let sent_hash = c
         .headers
         .iter()

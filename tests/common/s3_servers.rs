@@ -44,7 +44,8 @@ impl Kind {
     }
 }
 
-/// Where a tool the setup installs lives: `~/.cargo/bin`, `~/go/bin` (`$GOPATH/bin`), `PATH`.
+/// Where a tool the setup installs lives: `~/.cargo/bin`, `~/go/bin` (`$GOPATH/bin`),
+/// `~/.local/share/realsig/moto/bin` (moto's venv), `PATH`.
 pub fn installed(program: &str, hint: &str) -> PathBuf {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let cargo = std::env::var_os("CARGO_HOME")
@@ -58,9 +59,11 @@ pub fn installed(program: &str, hint: &str) -> PathBuf {
     let on_path = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>());
+    let moto = home.as_ref().map(|h| h.join(".local/share/realsig/moto/bin"));
     cargo
         .into_iter()
         .chain(gopath)
+        .chain(moto)
         .chain(on_path)
         .map(|d| d.join(program))
         .find(|p| p.is_file())
@@ -109,7 +112,12 @@ impl S3Server {
             assert!(Instant::now() < deadline, "{} did not listen within 10 s", kind.name());
             std::thread::sleep(Duration::from_millis(20));
         }
-        Self { kind, child, addr, root }
+        Self {
+            kind,
+            child,
+            addr,
+            root,
+        }
     }
 
     /// `http://127.0.0.1:PORT` + `path`.

@@ -1,8 +1,13 @@
 //! AWS credentials for the CLI and for long-running embedders.
 //!
 //! [`default_chain`] resolves them in the order the AWS CLI documents: environment
-//! variables, the shared files (profiles, including `credential_process`), the ECS
-//! container endpoint, then EC2 IMDSv2. [`CredentialsCache`] keeps temporary credentials
+//! variables, web identity (`AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`, as EKS IRSA
+//! sets them), the shared files (profiles: static keys, `credential_process`, assume-role
+//! with `source_profile` or `credential_source`, web identity, SSO), the ECS container
+//! endpoint (and EKS Pod Identity), then EC2 IMDSv2. The STS `AssumeRole` call is signed by
+//! our own [`crate::Signer`] at the real time; STS and SSO endpoints honour
+//! `AWS_ENDPOINT_URL_<SERVICE>`, the config's `services` sections, `AWS_ENDPOINT_URL` and
+//! `endpoint_url` ([`endpoint_url`]). [`CredentialsCache`] keeps temporary credentials
 //! until shortly before they expire, measured by the REAL time source (a process clock days
 //! behind would otherwise keep expired keys forever), refreshes them single-flight, and
 //! backs off on throttling while the cached value is still valid: the behaviour the ECS
@@ -10,9 +15,11 @@
 //!
 //! Why not `aws-config`: it is async (a tokio runtime in a synchronous CLI and in every
 //! embedder), and pulls in the SSO/STS/hyper stacks; the providers here are a few hundred
-//! lines over one small blocking HTTP client (`ureq`, rustls). What `aws-config` has and
-//! this does not: assume-role profiles (`role_arn`), SSO and web identity; those profiles are
-//! refused with a message saying so.
+//! lines over one small blocking HTTP client (`ureq`, rustls). What `aws-config` and botocore
+//! have and this does not: `mfa_serial` (no prompt: refused, saying so), refreshing an
+//! expired SSO token with its refresh token (says to run `aws sso login`), and the AWS CLI's
+//! on-disk cache of assumed-role credentials (`~/.aws/cli/cache`; each `realsig` command
+//! assumes the role once, an embedder's `CredentialsCache` once per expiry).
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -24,12 +31,18 @@ use crate::clock::TimeSource;
 use crate::signer::Credentials;
 
 mod container;
+mod endpoint;
 mod imds;
 mod profile;
+mod sso;
+mod sts;
 
 pub use container::EcsProvider;
+pub use endpoint::endpoint_url;
 pub use imds::ImdsProvider;
 pub use profile::{ProfileProvider, profile_region};
+pub use sso::{SsoConfig, SsoProvider};
+pub use sts::{AssumeRoleProvider, RoleRequest, Sts, WebIdentityProvider};
 
 /// Credentials and, for temporary ones, when they expire.
 #[derive(Clone)]
@@ -170,10 +183,11 @@ impl ProvideCredentials for ProviderChain {
     }
 }
 
-/// The AWS CLI's order: environment, shared files (`$AWS_PROFILE`, else `default`), the ECS
-/// container endpoint, EC2 IMDSv2 (unless `AWS_EC2_METADATA_DISABLED`). A profile given on
-/// the command line (`profile`) comes first and skips the environment's keys, as the AWS
-/// CLI's `--profile` does.
+/// The AWS CLI's order: environment, web identity from the environment, shared files
+/// (`$AWS_PROFILE`, else `default`), the ECS container endpoint, EC2 IMDSv2 (unless
+/// `AWS_EC2_METADATA_DISABLED`). A profile given on the command line (`profile`) comes first
+/// and skips the environment's keys and web identity, as the AWS CLI's `--profile` does.
+/// Role sessions, STS signatures and SSO token expiry use the default real-time chain.
 pub fn default_chain(profile: Option<&str>) -> ProviderChain {
     default_chain_within(profile, None)
 }
@@ -181,14 +195,30 @@ pub fn default_chain(profile: Option<&str>) -> ProviderChain {
 /// [`default_chain`], with every wait (a `credential_process`, each endpoint fetch) cut to
 /// at most `limit` when given: what the CLI's `--max-time` does.
 pub fn default_chain_within(profile: Option<&str>, limit: Option<Duration>) -> ProviderChain {
+    default_chain_on(profile, limit, Arc::new(crate::clock::Chain::default_chain()))
+}
+
+/// [`default_chain_within`] on `clock`, the real time the caller signs with: it also signs
+/// the STS `AssumeRole` calls, names role sessions and judges SSO tokens.
+///
+/// botocore puts a profile's `role_arn` before the web identity variables; this chain puts
+/// the variables first (they are what EKS sets; a profile that also assumes a role is then
+/// named with `--profile`, which skips them).
+pub fn default_chain_on(profile: Option<&str>, limit: Option<Duration>, clock: Arc<dyn TimeSource>) -> ProviderChain {
     let cap = |default: Duration| limit.map_or(default, |l| l.min(default));
-    let profile_provider =
-        |name: Option<String>| ProfileProvider::new(name).process_timeout(cap(profile::DEFAULT_PROCESS_TIMEOUT));
+    let profile_provider = |name: Option<String>| {
+        ProfileProvider::new(name)
+            .process_timeout(cap(profile::DEFAULT_PROCESS_TIMEOUT))
+            .call_timeout(cap(sts::DEFAULT_TIMEOUT))
+            .clock(Arc::clone(&clock))
+    };
     let mut providers: Vec<Box<dyn ProvideCredentials>> = Vec::new();
     match profile {
         Some(name) => providers.push(Box::new(profile_provider(Some(name.to_owned())))),
         None => {
             providers.push(Box::new(EnvProvider));
+            let sts = Sts::for_profile(None).timeout(cap(sts::DEFAULT_TIMEOUT));
+            providers.push(Box::new(WebIdentityProvider::from_env(sts, Arc::clone(&clock))));
             providers.push(Box::new(profile_provider(env_nonempty("AWS_PROFILE"))));
         }
     }

@@ -1,18 +1,27 @@
 //! The shared files: `~/.aws/credentials` and `~/.aws/config` (or `$AWS_SHARED_CREDENTIALS_FILE`
-//! and `$AWS_CONFIG_FILE`), static keys and `credential_process`.
+//! and `$AWS_CONFIG_FILE`): static keys, `credential_process`, assume-role profiles
+//! (`role_arn` with `source_profile` or `credential_source`, chained), web identity
+//! (`web_identity_token_file`) and SSO (`sso_session`, or a legacy `sso_start_url`), resolved
+//! in botocore's order.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use zeroize::Zeroizing;
 
 use ini::{Ini, ParseOption};
 
-use super::{CredentialsError, JsonCredentials, ProvideCredentials, Provided, env_nonempty};
+use super::sso::{SsoConfig, SsoProvider};
+use super::sts::{AssumeRoleProvider, LazySigner, RoleRequest, Sts, WebIdentityProvider};
+use super::{
+    CredentialsError, EcsProvider, EnvProvider, ImdsProvider, JsonCredentials, ProvideCredentials, Provided,
+    env_nonempty,
+};
+use crate::clock::TimeSource;
 use crate::clock::raw::monotonic;
 use crate::files;
 use crate::signer::Credentials;
@@ -86,28 +95,63 @@ fn profile_exists(files: &[(Option<Ini>, bool)], profile: &str) -> bool {
     })
 }
 
-/// The `region` of `profile` (else `$AWS_PROFILE`, else `default`) in the config file.
-pub fn profile_region(profile: Option<&str>) -> Option<String> {
-    let name = profile
+/// `profile`, else `$AWS_PROFILE`, else `default`.
+pub(crate) fn selected_profile(profile: Option<&str>) -> String {
+    profile
         .map(str::to_owned)
         .or_else(|| env_nonempty("AWS_PROFILE"))
-        .unwrap_or_else(|| "default".into());
-    let files = [(load(&config_file(), "config").ok().flatten(), true)];
-    profile_value(&files, &name, "region")
+        .unwrap_or_else(|| "default".into())
+}
+
+/// The config file alone, for settings (region, endpoint URLs); unreadable is empty.
+pub(crate) struct ConfigFile([(Option<Ini>, bool); 1]);
+
+impl ConfigFile {
+    pub(crate) fn load() -> Self {
+        Self([(load(&config_file(), "config").ok().flatten(), true)])
+    }
+
+    /// `key` of `profile`'s section.
+    pub(crate) fn value(&self, profile: &str, key: &str) -> Option<String> {
+        profile_value(&self.0, profile, key)
+    }
+}
+
+/// The config file's text (for the nested sections the INI parser flattens).
+pub(crate) fn config_file_text() -> Option<String> {
+    files::read_capped_string(&config_file()?, MAX_SHARED_FILE).ok()
+}
+
+/// The `region` of `profile` (else `$AWS_PROFILE`, else `default`) in the config file.
+pub fn profile_region(profile: Option<&str>) -> Option<String> {
+    ConfigFile::load().value(&selected_profile(profile), "region")
 }
 
 /// A named profile of the shared files.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ProfileProvider {
     profile: String,
     explicit: bool,
     name: String,
     process_timeout: Duration,
+    sts_timeout: Duration,
+    signer: LazySigner,
+}
+
+impl std::fmt::Debug for ProfileProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileProvider")
+            .field("profile", &self.profile)
+            .field("explicit", &self.explicit)
+            .field("clock", &self.signer.clock().name())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ProfileProvider {
     /// `profile`, or `default` when `None` (a missing default profile is "not configured";
-    /// a missing named one is an error).
+    /// a missing named one is an error). Role sessions are named, STS calls signed and SSO
+    /// tokens judged by the default real-time chain unless [`Self::clock`] gives another.
     pub fn new(profile: Option<String>) -> Self {
         let explicit = profile.is_some();
         let profile = profile.unwrap_or_else(|| "default".into());
@@ -116,6 +160,8 @@ impl ProfileProvider {
             profile,
             explicit,
             process_timeout: DEFAULT_PROCESS_TIMEOUT,
+            sts_timeout: super::sts::DEFAULT_TIMEOUT,
+            signer: LazySigner::new(Arc::new(crate::clock::Chain::default_chain())),
         }
     }
 
@@ -124,9 +170,20 @@ impl ProfileProvider {
         self.process_timeout = timeout;
         self
     }
-}
 
-impl ProfileProvider {
+    /// How long one STS or SSO call may take (default 10 s).
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.sts_timeout = timeout;
+        self
+    }
+
+    /// The real time: it signs the STS AssumeRole calls, names role sessions and judges
+    /// SSO tokens and the source credentials' expiry.
+    pub fn clock(mut self, clock: Arc<dyn TimeSource>) -> Self {
+        self.signer = LazySigner::new(clock);
+        self
+    }
+
     /// Nothing usable: an error for a profile asked for by name, "not configured" (the
     /// chain moves on) for the implicit default.
     fn missing(&self, reason: String) -> CredentialsError {
@@ -139,42 +196,265 @@ impl ProfileProvider {
     }
 }
 
-impl ProvideCredentials for ProfileProvider {
-    fn provide(&self) -> Result<Provided, CredentialsError> {
-        let (creds_path, config_path) = (credentials_file(), config_file());
-        let files = [
-            (load(&creds_path, &self.name)?, false),
-            (load(&config_path, &self.name)?, true),
-        ];
+/// Both shared files, the credentials file first (its values win).
+struct Shared {
+    files: [(Option<Ini>, bool); 2],
+    paths: (Option<PathBuf>, Option<PathBuf>),
+}
+
+impl Shared {
+    fn load(provider: &str) -> Result<Self, CredentialsError> {
+        let paths = (credentials_file(), config_file());
+        Ok(Self {
+            files: [(load(&paths.0, provider)?, false), (load(&paths.1, provider)?, true)],
+            paths,
+        })
+    }
+
+    fn get(&self, profile: &str, key: &str) -> Option<String> {
+        profile_value(&self.files, profile, key)
+    }
+
+    fn exists(&self, profile: &str) -> bool {
+        profile_exists(&self.files, profile)
+    }
+
+    fn has_static_keys(&self, profile: &str) -> bool {
+        self.get(profile, "aws_access_key_id").is_some() && self.get(profile, "aws_secret_access_key").is_some()
+    }
+
+    /// `key` of the config file's `[sso-session NAME]` section.
+    fn sso_session(&self, name: &str, key: &str) -> Option<String> {
+        let ini = self.files[1].0.as_ref()?;
+        let section = ini.section(Some(format!("sso-session {name}").as_str()))?;
+        section
+            .get(key)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    }
+
+    fn where_(&self) -> String {
         let shown = |p: &Option<PathBuf>| p.as_ref().map_or("(no path)".into(), |p| p.display().to_string());
-        if !profile_exists(&files, &self.profile) {
-            let reason = format!(
-                "no profile {:?} in {} or {}",
-                self.profile,
-                shown(&creds_path),
-                shown(&config_path)
-            );
-            return Err(self.missing(reason));
+        format!("{} or {}", shown(&self.paths.0), shown(&self.paths.1))
+    }
+}
+
+/// Credentials already in hand (a profile's static keys).
+struct Static(Provided);
+
+impl ProvideCredentials for Static {
+    fn provide(&self) -> Result<Provided, CredentialsError> {
+        Ok(self.0.clone())
+    }
+
+    fn name(&self) -> &str {
+        &self.0.provider
+    }
+}
+
+/// A profile's `credential_process`.
+struct Process {
+    name: String,
+    command: String,
+    timeout: Duration,
+}
+
+impl ProvideCredentials for Process {
+    fn provide(&self) -> Result<Provided, CredentialsError> {
+        run_process(&self.name, &self.command, self.timeout)
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl ProfileProvider {
+    /// The provider `profile` describes, in botocore's order: `role_arn` (with
+    /// `web_identity_token_file`, `source_profile` or `credential_source`), then SSO, then
+    /// static keys, then `credential_process`. `visited` holds the profiles of the
+    /// assume-role chain so far (a loop is an error, as in botocore).
+    fn resolve(
+        &self,
+        files: &Shared,
+        profile: &str,
+        visited: &mut Vec<String>,
+    ) -> Result<Box<dyn ProvideCredentials>, CredentialsError> {
+        let name = format!("profile {profile}");
+        let invalid = |reason: String| CredentialsError::Invalid {
+            provider: name.clone(),
+            reason,
+        };
+        let get = |key: &str| files.get(profile, key);
+        if let Some(role_arn) = get("role_arn") {
+            let role = RoleRequest {
+                role_arn,
+                session_name: get("role_session_name"),
+                external_id: get("external_id"),
+                duration_seconds: get("duration_seconds")
+                    .map(|d| match d.parse::<u32>() {
+                        Ok(secs) if (900..=43_200).contains(&secs) => Ok(secs),
+                        _ => Err(invalid(format!("duration_seconds {d:?} must be 900 to 43200"))),
+                    })
+                    .transpose()?,
+            };
+            let sts = Sts::for_profile(Some(&self.profile)).timeout(self.sts_timeout);
+            if let Some(token_file) = get("web_identity_token_file") {
+                return Ok(Box::new(WebIdentityProvider::new(
+                    name,
+                    token_file.into(),
+                    role,
+                    sts,
+                    Arc::clone(self.signer.clock()),
+                )));
+            }
+            if get("mfa_serial").is_some() {
+                return Err(invalid(
+                    "uses mfa_serial: assuming its role needs an MFA code, which realsig cannot prompt for \
+                     (use credential_process or a session from `aws sts get-session-token`)"
+                        .into(),
+                ));
+            }
+            let source: Box<dyn ProvideCredentials> = match (get("source_profile"), get("credential_source")) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        "has both source_profile and credential_source; give one".into(),
+                    ));
+                }
+                (None, None) => {
+                    return Err(invalid(
+                        "has role_arn but neither source_profile nor credential_source".into(),
+                    ));
+                }
+                (Some(source), None) => {
+                    if !files.exists(&source) {
+                        return Err(invalid(format!(
+                            "source_profile {source:?} is not in {}",
+                            files.where_()
+                        )));
+                    }
+                    let looped = visited.contains(&source) && !(source == profile && files.has_static_keys(&source));
+                    if looped {
+                        visited.push(source);
+                        return Err(invalid(format!(
+                            "its source_profile chain loops: {}",
+                            visited.join(" -> ")
+                        )));
+                    }
+                    visited.push(source.clone());
+                    if files.has_static_keys(&source) {
+                        // A source profile's static keys win over its own role_arn (botocore).
+                        static_keys(files, &source)
+                    } else {
+                        self.resolve(files, &source, visited)?
+                    }
+                }
+                (None, Some(credential_source)) => match credential_source.as_str() {
+                    "Environment" => Box::new(EnvProvider),
+                    "EcsContainer" => Box::new(EcsProvider::from_env().timeout(self.sts_timeout)),
+                    "Ec2InstanceMetadata" => Box::new(ImdsProvider::from_env()),
+                    other => {
+                        return Err(invalid(format!(
+                            "credential_source {other:?} is not Environment, EcsContainer or Ec2InstanceMetadata"
+                        )));
+                    }
+                },
+            };
+            return Ok(Box::new(AssumeRoleProvider::new(
+                name,
+                role,
+                Boxed(source),
+                sts,
+                self.signer.clone(),
+            )));
         }
-        let get = |key: &str| profile_value(&files, &self.profile, key);
-        if let (Some(akid), Some(secret)) = (get("aws_access_key_id"), get("aws_secret_access_key")) {
-            return Ok(Provided {
-                credentials: Credentials::new(akid, secret, get("aws_session_token")),
-                expiration: None,
-                provider: self.name.clone(),
-            });
+        let sso_keys = || -> Result<Option<SsoConfig>, CredentialsError> {
+            let session = get("sso_session");
+            let from_session = |key: &str| session.as_deref().and_then(|s| files.sso_session(s, key));
+            let start_url = from_session("sso_start_url").or_else(|| get("sso_start_url"));
+            let region = from_session("sso_region").or_else(|| get("sso_region"));
+            if session.is_none() && start_url.is_none() {
+                return Ok(None);
+            }
+            if let Some(s) = &session
+                && start_url.is_none()
+            {
+                return Err(invalid(format!(
+                    "sso_session {s:?} has no [sso-session {s}] section with sso_start_url"
+                )));
+            }
+            let need =
+                |what: &str, v: Option<String>| v.ok_or_else(|| invalid(format!("is an SSO profile without {what}")));
+            Ok(Some(SsoConfig {
+                session,
+                start_url: need("sso_start_url", start_url)?,
+                region: need("sso_region", region)?,
+                account_id: need("sso_account_id", get("sso_account_id"))?,
+                role_name: need("sso_role_name", get("sso_role_name"))?,
+            }))
+        };
+        if let Some(config) = sso_keys()? {
+            return Ok(Box::new(SsoProvider::new(
+                name,
+                profile.to_owned(),
+                config,
+                Arc::clone(self.signer.clock()),
+            )));
+        }
+        if files.has_static_keys(profile) {
+            return Ok(static_keys(files, profile));
         }
         if let Some(command) = get("credential_process") {
-            return run_process(&self.name, &command, self.process_timeout);
+            return Ok(Box::new(Process {
+                name,
+                command,
+                timeout: self.process_timeout,
+            }));
         }
-        let unsupported = ["role_arn", "sso_session", "sso_start_url", "web_identity_token_file"];
-        if let Some(key) = unsupported.iter().find(|k| get(k).is_some()) {
-            return Err(CredentialsError::Invalid {
-                provider: self.name.clone(),
-                reason: format!("uses {key}, which realsig does not support (use credential_process or static keys)"),
-            });
+        Err(if profile == self.profile {
+            self.missing("has no credentials: no role_arn, SSO settings, static keys or credential_process".into())
+        } else {
+            invalid("has no credentials: no role_arn, SSO settings, static keys or credential_process".into())
+        })
+    }
+}
+
+fn static_keys(files: &Shared, profile: &str) -> Box<dyn ProvideCredentials> {
+    let get = |key: &str| files.get(profile, key).unwrap_or_default();
+    Box::new(Static(Provided {
+        credentials: Credentials::new(
+            get("aws_access_key_id"),
+            get("aws_secret_access_key"),
+            files.get(profile, "aws_session_token"),
+        ),
+        expiration: None,
+        provider: format!("profile {profile}"),
+    }))
+}
+
+/// A boxed provider as a provider.
+struct Boxed(Box<dyn ProvideCredentials>);
+
+impl ProvideCredentials for Boxed {
+    fn provide(&self) -> Result<Provided, CredentialsError> {
+        self.0.provide()
+    }
+
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+}
+
+impl ProvideCredentials for ProfileProvider {
+    fn provide(&self) -> Result<Provided, CredentialsError> {
+        let files = Shared::load(&self.name)?;
+        if !files.exists(&self.profile) {
+            let reason = format!("no profile {:?} in {}", self.profile, files.where_());
+            return Err(self.missing(reason));
         }
-        Err(self.missing("has no aws_access_key_id/aws_secret_access_key or credential_process".to_owned()))
+        let mut visited = vec![self.profile.clone()];
+        self.resolve(&files, &self.profile, &mut visited)?.provide()
     }
 
     fn name(&self) -> &str {
