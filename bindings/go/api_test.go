@@ -29,6 +29,9 @@ var exportedAPI = []string{
 	"ChunkedUpload.SignTrailer", "DefaultChunkSize", "Signer.StartChunked", "Condition", "ContentLengthRange", "Equals",
 	"StartsWith", "FormField", "PostPolicy", "SignedForm", "Signer.SignPostPolicy", "MessageSigner",
 	"MessageSigner.Close", "MessageSigner.SignMessage", "Signer.EventStream",
+	// credentials: the SDK's chain cached by the real time
+	"CredentialsCache", "CredentialsCache.Credentials", "CredentialsCache.Fetches", "CredentialsCache.Retrieve",
+	"DefaultCredentials", "ExpiredError", "ExpiredError.Error", "NewCredentialsCache",
 	// the aws-sdk-go-v2 adapter and the net/http transport
 	"AWSV4", "AWSV4.PresignHTTP", "AWSV4.SignHTTP", "Signer.AWSV4", "Transport", "Transport.RoundTrip", "NewTransport",
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use magnus::{Error, ExceptionClass, Module, RModule, Ruby};
 use realsig::chunked::{Checksum, ChunkedBody, framed_length};
-use realsig::credentials::{CredentialsCache, EcsProvider, default_chain};
+use realsig::credentials::{CredentialsCache, EcsProvider, default_chain_on};
 use realsig::{
     Chain, ChunkedMode, Condition, Credentials, FieldMatch, FixedClock, LengthRange, Options, Payload, Placement,
     Policy, Reading, Request, TimeError, TimeSource, Upload,
@@ -166,13 +166,19 @@ struct Signer {
 impl Signer {
     /// `clock`: a [`Clock`], or nil when Ruby hands each reading over (a block).
     fn new(ruby: &Ruby, clock: Option<&Clock>, clock_name: String, provider: ProviderSpec) -> Result<Self, Error> {
+        // The chain's own STS calls and SSO token checks read the signer's clock directly
+        // (a Ruby block's readings are handed over per signature only).
+        let chain_clock: Arc<dyn TimeSource> = match clock {
+            Some(c) => Arc::clone(&c.0),
+            None => Arc::new(Chain::default_chain()),
+        };
         let clock: Arc<dyn TimeSource> = Arc::new(Handoff {
             inner: clock.map(|c| Arc::clone(&c.0)),
             name: clock_name,
         });
         let (kind, arg, token) = provider;
         let credentials = match kind.as_str() {
-            "default" => CredentialsCache::new(default_chain(arg.as_deref()), Arc::clone(&clock)),
+            "default" => CredentialsCache::new(default_chain_on(arg.as_deref(), None, chain_clock), Arc::clone(&clock)),
             "ecs" => {
                 let ecs = arg.map_or_else(EcsProvider::from_env, EcsProvider::new);
                 let ecs = match token {
