@@ -71,7 +71,7 @@ node_pack() {
   (cd "$repo/bindings/node" && npm pack --silent --pack-destination "$work" >/dev/null)
   tar -tzf "$work"/realsig-*.tgz | sed 's|^package/||' > "$work/npm.list"
   lists "$work/npm.list" package.json LICENSE README.md src/index.js src/index.d.ts src/clocks.js src/realtime-reader.cjs \
-    src/aws-sdk.js src/aws-sdk.d.ts generated/realsig.js generated/realsig.d.ts generated/realsig.core.wasm
+    src/aws-sdk.js src/aws-sdk.d.ts src/credentials.js src/credentials.d.ts generated/realsig.js generated/realsig.d.ts generated/realsig.core.wasm
 }
 node_consumer() {
   mkdir -p "$work/node-app" && cd "$work/node-app"
@@ -94,6 +94,12 @@ try { awsSdkConfig(); console.log('no error'); } catch (e) { console.log(e.messa
 JS
   node sdk.mjs | grep -q 'found neither @aws-sdk/signature-v4-multi-region nor @smithy/signature-v4' \
     || { echo "realsig/aws-sdk without an SDK: $(node sdk.mjs 2>&1)"; return 1; }
+  cat > creds.mjs <<'JS'
+import { defaultCredentials } from 'realsig/credentials';
+try { await defaultCredentials(); console.log('no error'); } catch (e) { console.log(e.message); }
+JS
+  node creds.mjs | grep -q 'defaultCredentials needs @aws-sdk/credential-provider-node installed' \
+    || { echo "realsig/credentials without an SDK: $(node creds.mjs 2>&1)"; return 1; }
 }
 check "npm pack: the tarball holds the glue, the core module and the license" node_pack
 check "npm install ./realsig-*.tgz into a fresh project: import { Signer } from 'realsig' signs" node_consumer
