@@ -29,12 +29,13 @@ _SIGNER_NAMES = (
     "ChunkedUpload", "Credentials", "MessageSigner", "Signed", "SignedForm", "Signer",
     "default_signer", "framed_length", "presign", "sign",
 )
+_CREDENTIALS_NAMES = ("default_credentials",)
 
 __all__ = [
     "ChunkedUpload", "ClockError", "ClockUnavailable", "ComponentFailure", "Credentials", "InvalidCredentials",
     "InvalidHeaderName", "InvalidHeaderValue", "InvalidMethod", "InvalidOption",
     "InvalidPayloadHash", "InvalidUrl", "MessageSigner", "SignError", "Signed", "SignedForm", "Signer",
-    "chain", "clocks", "default_clock", "default_signer", "fixed", "framed_length", "ntp", "presign", "raw_clock", "realtime_file",
+    "chain", "clocks", "default_clock", "default_credentials", "default_signer", "fixed", "framed_length", "ntp", "presign", "raw_clock", "realtime_file",
     "sign", "system_clock",
 ]
 
@@ -46,6 +47,12 @@ def __getattr__(name):  # PEP 562: realsig.Signer etc. import realsig.signer (an
         value = getattr(signer, name)
         globals()[name] = value
         return value
+    if name in _CREDENTIALS_NAMES:  # botocore only when asked for
+        from . import credentials
+
+        value = getattr(credentials, name)
+        globals()[name] = value
+        return value
     if name == "ntp":  # realsig.sntp (sockets, secrets) only when asked for
         from .sntp import ntp
 
@@ -55,4 +62,4 @@ def __getattr__(name):  # PEP 562: realsig.Signer etc. import realsig.signer (an
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_SIGNER_NAMES) | {"ntp"})
+    return sorted(set(globals()) | set(_SIGNER_NAMES) | set(_CREDENTIALS_NAMES) | {"ntp"})

@@ -51,6 +51,8 @@ class Credentials:
                 pick("secret_access_key", "SecretAccessKey") or "",
                 pick("session_token", "Token", "SessionToken"),
             )
+        if callable(getattr(value, "get_frozen_credentials", None)):  # botocore's: one consistent copy
+            value = value.get_frozen_credentials()
         if hasattr(value, "access_key") and hasattr(value, "secret_key"):  # botocore
             return cls(value.access_key or "", value.secret_key or "", getattr(value, "token", None))
         raise InvalidCredentials(f"expected Credentials, a mapping or botocore credentials, not {type(value).__name__}")
