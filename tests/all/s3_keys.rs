@@ -1,6 +1,6 @@
 //! S3 object keys, whatever the caller typed: every key is uploaded through `realsig request`
-//! to both verifying servers (s3s-fs and versitygw), read back equal and listed under its
-//! exact key. The cases are the shared hand-written ones (`tests/data/s3-keys.json`, which
+//! to both verifying servers (s3s-fs and versitygw), read back equal (signed, and through a
+//! `realsig presign` URL fetched by curl) and listed under its exact key. The cases are the shared hand-written ones (`tests/data/s3-keys.json`, which
 //! every binding runs too) and keys drawn at random from all printable ASCII, some UTF-8,
 //! each character typed raw, or percent-encoded in upper or lower case.
 
@@ -150,6 +150,23 @@ fn every_key_typed_any_way_round_trips_through_both_servers() {
                 body,
                 "{}: {typed:?} read back",
                 kind.name()
+            );
+            // A presigned URL made with nothing but --service s3, fetched by curl as printed.
+            let presigned = run(
+                &format!("{}: presign {typed:?}", kind.name()),
+                &mut realsig(&["presign", &url]),
+            );
+            let presigned = String::from_utf8(presigned.stdout).unwrap();
+            let fetched = Command::new("curl")
+                .args(["-sS", "--fail", "--path-as-is", presigned.trim()])
+                .output()
+                .expect("curl runs");
+            assert_eq!(
+                String::from_utf8_lossy(&fetched.stdout),
+                body,
+                "{}: presigned GET of {typed:?} with curl: {}",
+                kind.name(),
+                String::from_utf8_lossy(&fetched.stderr)
             );
             want.insert(format!("k{i:02}/{key}"));
         }

@@ -387,11 +387,12 @@ impl ProvideCredentials for WebIdentityProvider {
                 reason: "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not both set".into(),
             });
         };
-        let token = files::read_capped_string(path, MAX_TOKEN_FILE).map_err(|e| CredentialsError::Invalid {
+        let read = files::read_capped_string(path, MAX_TOKEN_FILE).map_err(|e| CredentialsError::Invalid {
             provider: self.name.clone(),
             reason: format!("the web identity token file: {e}"),
         })?;
-        let token = Zeroizing::new(token.trim().to_owned());
+        let read = Zeroizing::new(read);
+        let token = Zeroizing::new(read.trim().to_owned());
         if token.is_empty() {
             return Err(CredentialsError::Invalid {
                 provider: self.name.clone(),
