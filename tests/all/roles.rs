@@ -247,52 +247,35 @@ fn assume_role_profiles_resolve_as_the_aws_cli_does() {
     let (stdout, _) = ok("from-env", run(&mut cmd));
     assert!(stdout.contains("assumed-role/test-role/env-source"), "{stdout}");
 
-    // The STS endpoint from the profile's `services` section, and a URL given as a path
-    // going to AWS_ENDPOINT_URL_STS (the CLI's own request).
-    let mut cmd = realsig(
-        h,
-        &[
-            "request",
-            "--profile",
-            "via-services",
-            "--service",
-            "sts",
-            "--region",
-            "us-east-1",
-            "-X",
-            "POST",
-            "-H",
-            "content-type: application/x-www-form-urlencoded",
-            "--data",
-            CALLER,
-            "/",
-        ],
-    );
-    cmd.env("AWS_ENDPOINT_URL_STS", moto.url());
-    let (stdout, _) = ok("via-services", run(&mut cmd));
-    assert!(stdout.contains("assumed-role/test-role/services-section"), "{stdout}");
-    let mut cmd = realsig(
-        h,
-        &[
-            "request",
-            "--profile",
-            "via-services",
-            "--service",
-            "sts",
-            "--region",
-            "us-east-1",
-            "-X",
-            "POST",
-            "-H",
-            "content-type: application/x-www-form-urlencoded",
-            "--data",
-            CALLER,
-            "/",
-        ],
-    );
-    cmd.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9"); // the services section comes first
-    let (stdout, _) = ok("via-services, AWS_ENDPOINT_URL set", run(&mut cmd));
-    assert!(stdout.contains("assumed-role/test-role/services-section"), "{stdout}");
+    // A URL given as a path goes to AWS_ENDPOINT_URL_STS (the CLI's own request); without
+    // that variable, the profile's `services` section names the STS endpoint (for the role
+    // and for the path), before AWS_ENDPOINT_URL.
+    let via_services = |variable: &str, value: &str| {
+        let mut cmd = realsig(
+            h,
+            &[
+                "request",
+                "--profile",
+                "via-services",
+                "--service",
+                "sts",
+                "--region",
+                "us-east-1",
+                "-X",
+                "POST",
+                "-H",
+                "content-type: application/x-www-form-urlencoded",
+                "--data",
+                CALLER,
+                "/",
+            ],
+        );
+        cmd.env(variable, value);
+        let (stdout, _) = ok(&format!("via-services, {variable} set"), run(&mut cmd));
+        assert!(stdout.contains("assumed-role/test-role/services-section"), "{stdout}");
+    };
+    via_services("AWS_ENDPOINT_URL_STS", &moto.url());
+    via_services("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
 
     // moto refuses an AssumeRole signed with the wrong secret: the check is real.
     let stderr = failed("refused", run(&mut caller("refused")));

@@ -18,13 +18,14 @@ use common::s3_servers::{AKID, Kind, S3Server, SECRET};
 
 /// `realsig` with the s3s-fs credentials, region us-east-1, service s3, nothing else from
 /// this machine.
-fn realsig(args: &[&str]) -> Command {
+pub(crate) fn realsig(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_realsig"));
     cmd.args(args)
         .args(["--region", "us-east-1", "--service", "s3"])
         .env("AWS_ACCESS_KEY_ID", AKID)
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
         .env_remove("REALSIG_CLOCK")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("REALSIG_CACHE_DIR", test_cache_dir());

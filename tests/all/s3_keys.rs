@@ -13,25 +13,11 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use common::s3_servers::{AKID, Kind, S3Server, SECRET, listed_keys};
-use common::test_cache_dir;
+use crate::s3::realsig;
+use common::s3_servers::{Kind, S3Server, listed_keys};
 
 /// How many random keys each run adds to the shared cases.
 const RANDOM_KEYS: usize = 24;
-
-fn realsig(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_realsig"));
-    cmd.args(args)
-        .args(["--region", "us-east-1", "--service", "s3"])
-        .env("AWS_ACCESS_KEY_ID", AKID)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .env_remove("REALSIG_CLOCK")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("REALSIG_CACHE_DIR", test_cache_dir());
-    cmd
-}
 
 fn run(what: &str, cmd: &mut Command) -> Output {
     let out = cmd.output().expect("realsig runs");
