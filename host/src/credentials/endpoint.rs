@@ -2,7 +2,7 @@
 //! for the STS and SSO calls the credential providers make, and for the CLI's own requests.
 
 use super::env_nonempty;
-use super::profile::{ConfigFile, config_file_text, selected_profile};
+use super::profile::{ConfigFile, selected_profile};
 
 /// The endpoint URL configured for the service whose SDK service id is `service_id` (`STS`,
 /// `SSO`, `S3`, ...), for `profile` (else `$AWS_PROFILE`, else `default`), in the AWS CLI's
@@ -15,7 +15,11 @@ use super::profile::{ConfigFile, config_file_text, selected_profile};
 /// 4. `AWS_ENDPOINT_URL`;
 /// 5. the profile's `endpoint_url`.
 pub fn endpoint_url(service_id: &str, profile: Option<&str>) -> Option<String> {
-    let config = ConfigFile::load();
+    endpoint_url_in(&ConfigFile::load(), service_id, profile)
+}
+
+/// [`endpoint_url`] with the config file already read.
+pub(crate) fn endpoint_url_in(config: &ConfigFile, service_id: &str, profile: Option<&str>) -> Option<String> {
     let profile = selected_profile(profile);
     let truthy = |v: Option<String>| v.is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if truthy(env_nonempty("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
@@ -28,7 +32,7 @@ pub fn endpoint_url(service_id: &str, profile: Option<&str>) -> Option<String> {
     env_nonempty(&format!("AWS_ENDPOINT_URL_{env_id}"))
         .or_else(|| {
             let services = config.value(&profile, "services")?;
-            services_endpoint(&config_file_text()?, &services, &config_id)
+            services_endpoint(config.text()?, &services, &config_id)
         })
         .or_else(|| env_nonempty("AWS_ENDPOINT_URL"))
         .or_else(|| config.value(&profile, "endpoint_url"))

@@ -129,6 +129,16 @@ pub trait ProvideCredentials: Send + Sync + 'static {
     fn name(&self) -> &str;
 }
 
+impl ProvideCredentials for Box<dyn ProvideCredentials> {
+    fn provide(&self) -> Result<Provided, CredentialsError> {
+        (**self).provide()
+    }
+
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+}
+
 /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct EnvProvider;
@@ -217,8 +227,10 @@ pub fn default_chain_on(profile: Option<&str>, limit: Option<Duration>, clock: A
         Some(name) => providers.push(Box::new(profile_provider(Some(name.to_owned())))),
         None => {
             providers.push(Box::new(EnvProvider));
-            let sts = Sts::for_profile(None).timeout(cap(sts::DEFAULT_TIMEOUT));
-            providers.push(Box::new(WebIdentityProvider::from_env(sts, Arc::clone(&clock))));
+            providers.push(Box::new(WebIdentityProvider::from_env(
+                cap(sts::DEFAULT_TIMEOUT),
+                Arc::clone(&clock),
+            )));
             providers.push(Box::new(profile_provider(env_nonempty("AWS_PROFILE"))));
         }
     }

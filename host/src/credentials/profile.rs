@@ -46,6 +46,11 @@ const MAX_SHARED_FILE: u64 = 4 << 20;
 /// Loads an AWS-style INI file; a missing file is empty. A FIFO, a device or an oversized
 /// file is an error, never a hang ([`crate::files`]).
 fn load(path: &Option<PathBuf>, provider: &str) -> Result<Option<Ini>, CredentialsError> {
+    Ok(load_with_text(path, provider)?.map(|(ini, _)| ini))
+}
+
+/// [`load`], keeping the file's text too.
+fn load_with_text(path: &Option<PathBuf>, provider: &str) -> Result<Option<(Ini, String)>, CredentialsError> {
     let Some(path) = path else { return Ok(None) };
     let invalid = |reason: String| CredentialsError::Invalid {
         provider: provider.into(),
@@ -62,7 +67,7 @@ fn load(path: &Option<PathBuf>, provider: &str) -> Result<Option<Ini>, Credentia
         ..ParseOption::default()
     };
     Ini::load_from_str_opt(&text, options)
-        .map(Some)
+        .map(|ini| Some((ini, text)))
         .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))
 }
 
@@ -103,23 +108,31 @@ pub(crate) fn selected_profile(profile: Option<&str>) -> String {
         .unwrap_or_else(|| "default".into())
 }
 
-/// The config file alone, for settings (region, endpoint URLs); unreadable is empty.
-pub(crate) struct ConfigFile([(Option<Ini>, bool); 1]);
+/// The config file alone, read once, for settings (region, endpoint URLs); unreadable is
+/// empty.
+pub(crate) struct ConfigFile {
+    ini: [(Option<Ini>, bool); 1],
+    text: Option<String>,
+}
 
 impl ConfigFile {
     pub(crate) fn load() -> Self {
-        Self([(load(&config_file(), "config").ok().flatten(), true)])
+        let (ini, text) = load_with_text(&config_file(), "config").ok().flatten().unzip();
+        Self {
+            ini: [(ini, true)],
+            text,
+        }
     }
 
     /// `key` of `profile`'s section.
     pub(crate) fn value(&self, profile: &str, key: &str) -> Option<String> {
-        profile_value(&self.0, profile, key)
+        profile_value(&self.ini, profile, key)
     }
-}
 
-/// The config file's text (for the nested sections the INI parser flattens).
-pub(crate) fn config_file_text() -> Option<String> {
-    files::read_capped_string(&config_file()?, MAX_SHARED_FILE).ok()
+    /// The file's text (for the nested sections the INI parser flattens).
+    pub(crate) fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
 }
 
 /// The `region` of `profile` (else `$AWS_PROFILE`, else `default`) in the config file.
@@ -364,7 +377,7 @@ impl ProfileProvider {
             return Ok(Box::new(AssumeRoleProvider::new(
                 name,
                 role,
-                Boxed(source),
+                source,
                 sts,
                 self.signer.clone(),
             )));
@@ -431,19 +444,6 @@ fn static_keys(files: &Shared, profile: &str) -> Box<dyn ProvideCredentials> {
         expiration: None,
         provider: format!("profile {profile}"),
     }))
-}
-
-/// A boxed provider as a provider.
-struct Boxed(Box<dyn ProvideCredentials>);
-
-impl ProvideCredentials for Boxed {
-    fn provide(&self) -> Result<Provided, CredentialsError> {
-        self.0.provide()
-    }
-
-    fn name(&self) -> &str {
-        self.0.name()
-    }
 }
 
 impl ProvideCredentials for ProfileProvider {

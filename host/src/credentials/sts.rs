@@ -33,10 +33,11 @@ pub struct Sts {
 impl Sts {
     /// STS for `profile`'s configuration (its endpoint URLs and region).
     pub fn for_profile(profile: Option<&str>) -> Self {
+        let config = super::profile::ConfigFile::load();
         let region = env_nonempty("AWS_REGION")
             .or_else(|| env_nonempty("AWS_DEFAULT_REGION"))
-            .or_else(|| super::profile_region(profile));
-        let endpoint = super::endpoint::endpoint_url("STS", profile).unwrap_or_else(|| match &region {
+            .or_else(|| config.value(&super::profile::selected_profile(profile), "region"));
+        let endpoint = super::endpoint::endpoint_url_in(&config, "STS", profile).unwrap_or_else(|| match &region {
             Some(r) if r.starts_with("cn-") => format!("https://sts.{r}.amazonaws.com.cn"),
             Some(r) => format!("https://sts.{r}.amazonaws.com"),
             None => "https://sts.amazonaws.com".into(),
@@ -340,13 +341,16 @@ pub struct WebIdentityProvider {
     name: String,
     token_file: Option<std::path::PathBuf>,
     role: Option<RoleRequest>,
-    sts: Sts,
+    /// STS, or `None` to find it (`Sts::for_profile`) only when the variables are set.
+    sts: Option<Sts>,
+    timeout: Duration,
     clock: Arc<dyn TimeSource>,
 }
 
 impl WebIdentityProvider {
-    /// From the environment; not configured unless both variables are set.
-    pub fn from_env(sts: Sts, clock: Arc<dyn TimeSource>) -> Self {
+    /// From the environment; not configured unless both variables are set. Each STS call
+    /// may take `timeout`.
+    pub fn from_env(timeout: Duration, clock: Arc<dyn TimeSource>) -> Self {
         let role = env_nonempty("AWS_ROLE_ARN").map(|role_arn| RoleRequest {
             role_arn,
             session_name: env_nonempty("AWS_ROLE_SESSION_NAME"),
@@ -357,7 +361,8 @@ impl WebIdentityProvider {
             name: "web identity".into(),
             token_file: env_nonempty("AWS_WEB_IDENTITY_TOKEN_FILE").map(Into::into),
             role,
-            sts,
+            sts: None,
+            timeout,
             clock,
         }
     }
@@ -373,7 +378,8 @@ impl WebIdentityProvider {
             name,
             token_file: Some(token_file),
             role: Some(role),
-            sts,
+            timeout: sts.timeout,
+            sts: Some(sts),
             clock,
         }
     }
@@ -407,7 +413,11 @@ impl ProvideCredentials for WebIdentityProvider {
             ("RoleSessionName", session.as_str()),
             ("WebIdentityToken", token.as_str()),
         ];
-        let (mut provided, arn) = self.sts.call(&self.name, &form, None)?;
+        let sts = match &self.sts {
+            Some(sts) => sts.clone(),
+            None => Sts::for_profile(None).timeout(self.timeout),
+        };
+        let (mut provided, arn) = sts.call(&self.name, &form, None)?;
         provided.provider = format!(
             "{}: assumed role {} (session {session}) with the token in {}",
             self.name,
