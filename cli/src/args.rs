@@ -12,7 +12,9 @@ use realsig::files;
 use realsig::{Chain, FixedClock, Header, Options, Payload, Placement, Signer, TimeSource};
 use sha2::{Digest, Sha256};
 
-use crate::{out, service};
+use realsig_cli::service;
+
+use crate::out;
 
 /// Largest body read from standard input (`--data @-`): it is held in memory to be hashed
 /// before sending. A file (`--data @FILE`) is streamed instead and has no cap.

@@ -2,3 +2,6 @@
 //! itself is `src/main.rs`; an embedder wants the `realsig` library crate, not this one.
 
 pub mod http_text;
+pub mod proxy;
+pub mod service;
+pub mod skew;

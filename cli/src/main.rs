@@ -4,8 +4,8 @@ mod args;
 mod now;
 mod out;
 mod post_policy;
+mod proxy_cmd;
 mod request;
-mod service;
 mod sign;
 
 use std::path::PathBuf;
@@ -68,6 +68,20 @@ enum Command {
     ///
     /// Example: realsig post-policy --bucket photos --key-prefix user/1/ --content-length-range 0:10485760 --region us-east-1
     PostPolicy(post_policy::PostPolicyArgs),
+    /// Run a signing reverse proxy: clients send plain (or wrongly signed) requests, the proxy
+    /// signs them with the real time and forwards them, streaming bodies both ways.
+    ///
+    /// The client's authorization, x-amz-date, x-amz-security-token, x-amz-content-sha256
+    /// and presign query parameters are removed, so a client with dummy keys or a wrong
+    /// clock works. S3 uploads with a content-length stream as aws-chunked, each 64 KiB
+    /// chunk signed; other services' bodies are held (up to --max-body) to be hashed.
+    /// SIGTERM stops it gracefully. It keeps no state: scale it as replicas.
+    ///
+    /// Examples:
+    ///   realsig proxy --upstream https://s3.us-east-1.amazonaws.com --admin 127.0.0.1:9090
+    ///   AWS_ENDPOINT_URL=http://127.0.0.1:8080 aws s3 cp big.iso s3://bucket/
+    ///   realsig proxy --listen 0.0.0.0:8005 --upstream https://aps-workspaces.us-east-1.amazonaws.com --service aps
+    Proxy(proxy_cmd::ProxyArgs),
     /// Show the real time the signer would use, where it came from, and how far the process
     /// clock is off.
     ///
@@ -138,6 +152,7 @@ fn main() -> ExitCode {
         Command::Request(args) => request::check(args),
         Command::Now(args) => args.clock.check(),
         Command::PostPolicy(args) => post_policy::check(args),
+        Command::Proxy(args) => proxy_cmd::check(args),
         Command::Component { .. } | Command::Completions { .. } | Command::Man => Ok(()),
     });
     if let Err(message) = checked {
@@ -151,6 +166,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign::sign(args),
         Command::Presign(args) => sign::presign(args),
         Command::Request(args) => return with_stderr(request::request(args)),
+        Command::Proxy(args) => return with_stderr(proxy_cmd::proxy(args)),
         Command::Now(args) => now::now(&args),
         Command::PostPolicy(args) => post_policy::post_policy(args),
         Command::Component { out, core } => {

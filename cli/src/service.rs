@@ -14,7 +14,9 @@ const SIGNING_NAMES: &[(&str, &str)] = &[
 /// What a host name says: the signing service and, when the host names one, the region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inferred {
+    /// The signing name, e.g. `s3`.
     pub service: String,
+    /// The region the host names, if any (a global service's host names none).
     pub region: Option<String>,
 }
 

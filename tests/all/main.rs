@@ -16,6 +16,7 @@ mod derived;
 mod differential;
 mod hardening;
 mod plugin;
+mod proxy;
 mod roles;
 mod s3;
 mod s3_keys;

@@ -308,6 +308,14 @@ impl CredentialsCache {
             .map_err(|e| CredentialsError::Clock(e.to_string()))
     }
 
+    /// The cached credentials if they need no refresh now: never asks the provider, so it
+    /// never blocks on the network (an async caller tries this first and moves
+    /// [`credentials`](Self::credentials) to a blocking thread only when it returns `None`).
+    pub fn cached(&self) -> Option<Provided> {
+        let now = self.real_now().ok()?;
+        self.lock().fresh(now)
+    }
+
     /// Credentials to sign with now.
     pub fn credentials(&self) -> Result<Provided, CredentialsError> {
         let now = self.real_now()?;
@@ -538,6 +546,21 @@ mod tests {
 
     fn akid(cache: &CredentialsCache) -> String {
         cache.credentials().unwrap().credentials.access_key_id().to_owned()
+    }
+
+    #[test]
+    fn cached_never_asks_the_provider() {
+        let (cache, calls, clock) = cache(Some(Duration::from_secs(3_600)), false);
+        assert!(cache.cached().is_none(), "nothing fetched yet");
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        assert_eq!(akid(&cache), "AKID0");
+        assert_eq!(cache.cached().map(|p| p.provider), Some("test".to_owned()));
+        clock.advance(Duration::from_secs(3_400));
+        assert!(
+            cache.cached().is_none(),
+            "inside the refresh window: the caller must refresh"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[test]
