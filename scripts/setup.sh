@@ -30,6 +30,7 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || want_debs+=(python3-venv)
 command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || want_debs+=(golang-go)
 command -v npm >/dev/null || want_debs+=(nodejs npm)
 command -v curl >/dev/null || want_debs+=(curl) # tests/all/s3.rs runs `--format curl` commands
+command -v openssl >/dev/null || want_debs+=(openssl) # tests/all/proxy.rs makes a test CA for an https upstream
 missing=()
 for pkg in "${want_debs[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -29,12 +29,14 @@ impl Proxy {
     /// `realsig proxy --listen 127.0.0.1:0 --upstream UPSTREAM` plus `args`, with the S3
     /// servers' keys in the environment and nothing else of the AWS chain reachable.
     fn start(upstream: &str, args: &[&str]) -> Self {
-        Self::start_with(upstream, args, |_| {})
+        Self::start_with(Some(upstream), args, |_| {})
     }
 
-    fn start_with(upstream: &str, args: &[&str], env: impl FnOnce(&mut Command)) -> Self {
+    /// Without `--upstream` if `upstream` is `None`; `env` adjusts the command.
+    fn start_with(upstream: Option<&str>, args: &[&str], env: impl FnOnce(&mut Command)) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_realsig"));
-        cmd.args(["proxy", "--listen", "127.0.0.1:0", "--upstream", upstream])
+        cmd.args(["proxy", "--listen", "127.0.0.1:0"])
+            .args(upstream.map(|u| ["--upstream", u]).iter().flatten())
             .args(["--service", "s3", "--region", "us-east-1"])
             .args(args)
             .env("AWS_ACCESS_KEY_ID", AKID)
@@ -571,7 +573,7 @@ fn admin_endpoints_say_what_the_proxy_signs_with_or_why_it_cannot() {
     assert!(String::from_utf8_lossy(&metrics).contains("realsig_proxy_clock_trustworthy 0"));
 
     // No credentials anywhere in the chain: 503 naming that.
-    let no_keys = Proxy::start_with(&server.url(""), &["--admin", "127.0.0.1:0"], |cmd| {
+    let no_keys = Proxy::start_with(Some(&server.url("")), &["--admin", "127.0.0.1:0"], |cmd| {
         cmd.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
     });
     let (status, health) = call(&agent, "GET", &no_keys.admin_url("/healthz"), b"");
@@ -636,4 +638,226 @@ fn bad_proxy_arguments_exit_2() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// A CA and a certificate for 127.0.0.1 it issued, made with the `openssl` command.
+fn test_ca(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=realsig test CA",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &["-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost"],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+    ]);
+    (dir.join("ca.pem"), dir.join("leaf.pem"), dir.join("leaf.key"))
+}
+
+#[test]
+fn https_upstreams_are_verified_with_rustls_and_upstream_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_ca(dir.path());
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let program = crate::common::s3_servers::installed("versitygw", "scripts/setup.sh installs it");
+    let mut gateway = Command::new(program)
+        .env("ROOT_ACCESS_KEY", AKID)
+        .env("ROOT_SECRET_KEY", SECRET)
+        .args(["--port", &format!("127.0.0.1:{port}"), "--cert"])
+        .arg(&cert)
+        .arg("--key")
+        .arg(&key)
+        .arg("posix")
+        .arg(&root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "versitygw did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let upstream = format!("https://127.0.0.1:{port}");
+    let agent = agent();
+    {
+        let trusted = Proxy::start(&upstream, &["--upstream-ca", ca.to_str().unwrap()]);
+        assert_eq!(call(&agent, "PUT", &trusted.url("/tls"), b"").0, 200);
+        let data = vec![42u8; 200_000]; // four aws-chunked chunks over TLS
+        assert_eq!(call(&agent, "PUT", &trusted.url("/tls/object"), &data).0, 200);
+        assert_eq!(call(&agent, "GET", &trusted.url("/tls/object"), b""), (200, data));
+        // Without the CA the certificate is refused, and the client is told so.
+        let untrusted = Proxy::start(&upstream, &[]);
+        let (status, text) = call(&agent, "GET", &untrusted.url("/tls/object"), b"");
+        let text = String::from_utf8_lossy(&text);
+        assert_eq!(status, 502, "{text}");
+        assert!(text.contains("invalid peer certificate: UnknownIssuer"), "{text}");
+    }
+    time_servers::stop(&mut gateway);
+}
+
+#[test]
+fn a_plugin_component_signs_under_the_same_caps() {
+    let dir = tempfile::tempdir().unwrap();
+    let component = dir.path().join("realsig.wasm");
+    let out = Command::new(env!("CARGO_BIN_EXE_realsig"))
+        .args(["component", "--out"])
+        .arg(&component)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let server = S3Server::start(Kind::S3sFs, None);
+    let proxy = Proxy::start(&server.url(""), &["--component", component.to_str().unwrap()]);
+    assert_eq!(call(&agent(), "PUT", &proxy.url("/plugin"), b"").0, 200);
+    // A file that is not a component is refused before the port opens.
+    std::fs::write(&component, b"not wasm").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_realsig"))
+        .args([
+            "proxy",
+            "--upstream",
+            &server.url(""),
+            "--listen",
+            "127.0.0.1:0",
+            "--component",
+        ])
+        .arg(&component)
+        .env("REALSIG_CACHE_DIR", test_cache_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused the signing component"));
+}
+
+#[test]
+fn without_upstream_only_aws_hosts_are_signed_for() {
+    let proxy = Proxy::start_with(None, &[], |_| {});
+    let request = ureq::http::Request::builder()
+        .uri(proxy.url("/bucket/key"))
+        .header("host", "attacker.example")
+        .body(())
+        .unwrap();
+    let mut response = agent().run(request).unwrap();
+    let text = response.body_mut().read_to_string().unwrap();
+    assert_eq!(response.status().as_u16(), 403, "{text}");
+    assert!(text.contains("\"attacker.example\" is not an AWS endpoint"), "{text}");
+}
+
+#[test]
+fn a_clients_own_aws_chunked_body_passes_unsigned_or_is_refused_signed() {
+    let server = S3Server::start(Kind::S3sFs, None);
+    let proxy = Proxy::start(&server.url(""), &[]);
+    assert_eq!(call(&agent(), "PUT", &proxy.url("/framed"), b"").0, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("data.bin");
+    let sha = random_file(&file, 300_000);
+    let data = format!("@{}", file.display());
+    // `realsig request` with dummy keys as the client: it frames the body itself.
+    let client = |extra: &[&str], key: &str| {
+        Command::new(env!("CARGO_BIN_EXE_realsig"))
+            .args([
+                "request",
+                "-X",
+                "PUT",
+                "--chunked",
+                "--data",
+                &data,
+                "--region",
+                "us-east-1",
+                "--service",
+                "s3",
+            ])
+            .args(extra)
+            .arg(proxy.url(key))
+            .env("AWS_ACCESS_KEY_ID", "AKIDDUMMY")
+            .env("AWS_SECRET_ACCESS_KEY", "dummy")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent/realsig-test-config")
+            .env("REALSIG_CACHE_DIR", test_cache_dir())
+            .output()
+            .unwrap()
+    };
+    // STREAMING-UNSIGNED-PAYLOAD-TRAILER: the framing carries no signature, so it passes
+    // through under the proxy's signature of the request, and the server checks the CRC.
+    let out = client(
+        &["--unsigned-payload", "--trailer-checksum", "crc32c"],
+        "/framed/unsigned.bin",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let back = dir.path().join("back.bin");
+    let mut download = Command::new("curl")
+        .args(["-sS", "--fail", "-o"])
+        .arg(&back)
+        .arg(proxy.url("/framed/unsigned.bin"))
+        .status()
+        .unwrap();
+    assert!(download.success());
+    assert_eq!(sha256_file(&back), sha);
+    // Signed chunks are the client's signatures, which the proxy cannot redo: a clear 400,
+    // answered before the body is read (a client that waits for 100-continue sees it).
+    let out = client(&["-H", "Expect: 100-continue"], "/framed/signed.bin");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("HTTP 400") && stderr.contains("cannot be re-signed"),
+        "{stderr}"
+    );
+    let stored = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(proxy.url("/framed/signed.bin"))
+        .output()
+        .unwrap();
+    assert_eq!(stored.stdout, b"404", "nothing was stored");
 }
