@@ -11,6 +11,11 @@ use realsig::credentials::{self, CredentialsCache, profile_region};
 use realsig::files;
 use realsig_cli::proxy::{Config, Proxy, Upstream, describe};
 
+/// The largest `--chunk-size`: one chunk per upload is held in memory.
+const MAX_CHUNK_SIZE: usize = 8 << 20;
+
+use realsig::chunked::MIN_CHUNK_SIZE;
+
 use crate::args::{ClockArgs, ComponentArgs, MAX_INPUT_FILE, parse_seconds};
 use crate::out;
 
@@ -47,6 +52,10 @@ pub struct ProxyArgs {
     /// (bytes; larger ones get 413).
     #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
     max_body: usize,
+    /// The aws-chunked chunk size in bytes (S3 wants at least 8192); one chunk per upload is
+    /// held in memory.
+    #[arg(long, value_name = "BYTES", default_value_t = realsig::chunked::DEFAULT_CHUNK_SIZE)]
+    chunk_size: usize,
     /// The admin endpoints' address: /healthz and /metrics (Prometheus text).
     #[arg(long, value_name = "ADDR:PORT")]
     admin: Option<SocketAddr>,
@@ -89,6 +98,12 @@ impl ProxyArgs {
             .or_else(|| env("AWS_REGION"))
             .or_else(|| env("AWS_DEFAULT_REGION"))
             .or_else(|| profile_region(self.profile.as_deref()));
+        if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&self.chunk_size) {
+            return Err(format!(
+                "--chunk-size {} is outside {MIN_CHUNK_SIZE}..={MAX_CHUNK_SIZE} (S3's smallest chunk, and what one upload may hold)",
+                self.chunk_size
+            ));
+        }
         Ok(Config {
             upstream: self.upstream.as_deref().map(Upstream::parse).transpose()?,
             service: self.service.clone(),
@@ -96,6 +111,7 @@ impl ProxyArgs {
             sigv4a: self.sigv4a,
             unsigned_payload: self.unsigned_payload,
             max_body: self.max_body,
+            chunk_size: self.chunk_size,
             connect_timeout: self.connect_timeout,
             header_timeout: self.header_timeout,
             idle_timeout: self.idle_timeout,
@@ -103,7 +119,6 @@ impl ProxyArgs {
             shutdown_grace: self.shutdown_grace,
             skew_correction: !self.no_skew_correction,
             upstream_ca: self.upstream_ca.clone(),
-            ..Config::default()
         })
     }
 }

@@ -336,23 +336,26 @@ fn sixty_four_clients_two_hundred_requests_each_without_an_error() {
 }
 
 /// An upstream the test scripts: accepts, reads the request head, then does `what`.
-fn scripted_upstream(what: fn(TcpStream)) -> SocketAddr {
+fn scripted_upstream(what: impl Fn(TcpStream) + Send + Clone + 'static) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         for stream in listener.incoming().map_while(Result::ok) {
+            let what = what.clone();
             std::thread::spawn(move || what(stream));
         }
     });
     addr
 }
 
-fn read_head(stream: &mut TcpStream) {
+/// Reads the request's head (up to the blank line) and returns it.
+fn read_head(stream: &mut TcpStream) -> String {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
         head.push(byte[0]);
     }
+    String::from_utf8_lossy(&head).into_owned()
 }
 
 /// Closes with a TCP reset (SO_LINGER 0), not a FIN.
@@ -837,7 +840,7 @@ fn a_clients_own_aws_chunked_body_passes_unsigned_or_is_refused_signed() {
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let back = dir.path().join("back.bin");
-    let mut download = Command::new("curl")
+    let download = Command::new("curl")
         .args(["-sS", "--fail", "-o"])
         .arg(&back)
         .arg(proxy.url("/framed/unsigned.bin"))
@@ -860,4 +863,93 @@ fn a_clients_own_aws_chunked_body_passes_unsigned_or_is_refused_signed() {
         .output()
         .unwrap();
     assert_eq!(stored.stdout, b"404", "nothing was stored");
+}
+
+/// An upstream that records each request head and answers 200.
+fn recording_upstream() -> (SocketAddr, mpsc::Receiver<String>) {
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Arc::new(std::sync::Mutex::new(tx));
+    let addr = scripted_upstream(move |mut s| {
+        let head = read_head(&mut s);
+        let _ = tx.lock().unwrap().send(head);
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+    });
+    (addr, rx)
+}
+
+#[test]
+fn hop_by_hop_headers_are_neither_forwarded_nor_signed_and_no_secret_is_logged() {
+    let (upstream, heads) = recording_upstream();
+    let token = "SessionTokenTHATMUSTNOTLEAK";
+    let proxy = Proxy::start_with(Some(&format!("http://{upstream}")), &[], |cmd| {
+        cmd.env("AWS_SESSION_TOKEN", token);
+    });
+    let request = ureq::http::Request::builder()
+        .uri(proxy.url("/b/k?X-Amz-Security-Token=client-token&list-type=2"))
+        .header("connection", "keep-alive, X-Drop-Me")
+        .header("x-drop-me", "1")
+        .header("proxy-authorization", "Basic c2VjcmV0")
+        .header("x-amz-meta-kept", "yes")
+        .body(())
+        .unwrap();
+    let mut response = agent().run(request).unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.body_mut().read_to_vec().unwrap(), b"ok");
+    let head = heads.recv_timeout(Duration::from_secs(5)).unwrap().to_ascii_lowercase();
+    assert!(head.starts_with("get /b/k?list-type=2 http/1.1\r\n"), "{head}");
+    for gone in ["x-drop-me", "proxy-authorization", "client-token"] {
+        assert!(!head.contains(gone), "{gone} reached the upstream:\n{head}");
+    }
+    assert!(head.contains("x-amz-meta-kept: yes"), "{head}");
+    assert!(
+        head.contains(&format!("x-amz-security-token: {}", token.to_ascii_lowercase())),
+        "{head}"
+    );
+    let signed = head
+        .split("signedheaders=")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .unwrap();
+    // `accept` is ureq's own header, signed like any other end-to-end header.
+    assert_eq!(
+        signed,
+        "accept;host;x-amz-content-sha256;x-amz-date;x-amz-meta-kept;x-amz-security-token"
+    );
+    // A refused request (upstream gone) is logged without its query, and nothing secret is.
+    drop(proxy);
+    let down = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let proxy = Proxy::start_with(Some(&format!("http://{down}")), &[], |cmd| {
+        cmd.env("AWS_SESSION_TOKEN", token);
+    });
+    let (status, _) = call(
+        &agent(),
+        "GET",
+        &proxy.url("/b/k?X-Amz-Security-Token=client-token"),
+        b"",
+    );
+    assert_eq!(status, 502);
+    std::thread::sleep(Duration::from_millis(100));
+    let logged = proxy.lines().join("\n");
+    assert!(logged.contains("GET /b/k: 502"), "{logged}");
+    for secret in [token, SECRET, "client-token"] {
+        assert!(!logged.contains(secret), "{secret} in the log:\n{logged}");
+    }
+}
+
+#[test]
+fn sigv4a_signs_with_the_region_set() {
+    let (upstream, heads) = recording_upstream();
+    let proxy = Proxy::start(&format!("http://{upstream}"), &["--sigv4a", "--region-set", "*"]);
+    let (status, _) = call(&agent(), "PUT", &proxy.url("/b/k"), b"hashed, not chunked");
+    assert_eq!(status, 200);
+    let head = heads.recv_timeout(Duration::from_secs(5)).unwrap().to_ascii_lowercase();
+    assert!(
+        head.contains("authorization: aws4-ecdsa-p256-sha256 credential="),
+        "{head}"
+    );
+    assert!(head.contains("x-amz-region-set: *"), "{head}");
+    // The body's own hash, not aws-chunked (the chunked signer is SigV4 only).
+    let hash = hex::encode(Sha256::digest(b"hashed, not chunked"));
+    assert!(head.contains(&format!("x-amz-content-sha256: {hash}")), "{head}");
+    assert!(!head.contains("aws-chunked"), "{head}");
 }

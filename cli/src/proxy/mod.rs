@@ -181,16 +181,25 @@ fn caused_by<'e, T: std::error::Error + 'static>(e: &'e (dyn std::error::Error +
     None
 }
 
-/// The request body, as the signature will treat it.
-enum Outgoing {
+/// How the request body will be signed, decided from its headers before it is read.
+enum Plan {
     /// No body.
     Empty,
-    /// Read whole and hashed (at most `max_body`): can be sent again.
-    Buffered,
+    /// Read whole (at most `max_body`) and hashed.
+    Hash,
     /// Streamed as aws-chunked, `len` bytes of data.
     Chunked(u64),
     /// Streamed as it is: `UNSIGNED-PAYLOAD`, or the client's own unsigned aws-chunked
     /// framing (`Some(upload)`).
+    Raw(Option<Upload>),
+}
+
+/// The request body as it will be sent.
+enum Outgoing {
+    Empty,
+    /// Hashed, and kept: it can be sent again.
+    Hashed(Bytes),
+    Chunked(u64),
     Raw(Option<Upload>),
 }
 
@@ -381,17 +390,16 @@ impl Proxy {
                 value: value.to_owned(),
             });
         }
-        let plan = self.plan(&service, &parts, &body)?;
         let mut body = Some(body);
-        let mut buffered = None;
-        if let Outgoing::Buffered = plan {
-            buffered = Some(
-                self.read_body(body.take().expect("the body is read once"), is_s3(&service))
-                    .await?,
-            );
-        }
+        let plan = match self.plan(&service, &parts, body.as_ref())? {
+            Plan::Empty => Outgoing::Empty,
+            Plan::Hash => Outgoing::Hashed(self.read_body(take(&mut body)?, is_s3(&service)).await?),
+            Plan::Chunked(len) => Outgoing::Chunked(len),
+            Plan::Raw(upload) => Outgoing::Raw(upload),
+        };
         let mut signer = self.signer.clone();
-        for attempt in 0..2 {
+        let mut retried = false;
+        loop {
             let mut request = realsig::Request {
                 method: parts.method.as_str().to_owned(),
                 url: url.clone(),
@@ -405,14 +413,13 @@ impl Proxy {
                 service: service.clone(),
             };
             let mut upload = None;
-            match (&plan, &buffered) {
-                (Outgoing::Empty, _) => {}
-                (Outgoing::Buffered, Some(bytes)) => {
+            match &plan {
+                Outgoing::Empty => {}
+                Outgoing::Hashed(bytes) => {
                     set_header(&mut request.headers, "content-length", bytes.len().to_string());
                     request.payload = Payload::Sha256Hex(hex::encode(Sha256::digest(bytes)));
                 }
-                (Outgoing::Buffered, None) => unreachable!("a buffered body is read before signing"),
-                (Outgoing::Chunked(len), _) => {
+                Outgoing::Chunked(len) => {
                     let framed = framed_length(*len, self.config.chunk_size, ChunkedMode::Signed, None);
                     set_header(&mut request.headers, "content-length", framed.to_string());
                     upload = Some(Upload {
@@ -421,25 +428,22 @@ impl Proxy {
                         trailer: None,
                     });
                 }
-                (Outgoing::Raw(Some(client_framed)), _) => upload = Some(client_framed.clone()),
-                (Outgoing::Raw(None), _) => request.payload = Payload::Unsigned,
+                Outgoing::Raw(Some(client_framed)) => upload = Some(client_framed.clone()),
+                Outgoing::Raw(None) => request.payload = Payload::Unsigned,
             }
             // For an upload the component sets content-encoding (aws-chunked first, another
             // coding kept), x-amz-decoded-content-length and x-amz-trailer itself.
             let (signed, chunks) = self.sign(&signer, &request, upload.as_ref()).await?;
-            let out_body = match (&plan, &buffered) {
-                (Outgoing::Empty, _) => empty(),
-                (Outgoing::Buffered, Some(bytes)) => full(bytes.clone()),
-                (Outgoing::Chunked(len), _) => {
+            let out_body = match &plan {
+                Outgoing::Empty => empty(),
+                Outgoing::Hashed(bytes) => full(bytes.clone()),
+                Outgoing::Chunked(len) => {
                     let client = Idle::new(take(&mut body)?, self.config.idle_timeout, "the client");
                     let chunks = chunks.expect("a chunked upload has a chunk signer");
                     let framed = framed_length(*len, self.config.chunk_size, ChunkedMode::Signed, None);
                     AwsChunked::new(client, chunks, self.config.chunk_size, *len, framed).boxed_unsync()
                 }
-                (Outgoing::Raw(_), _) => {
-                    Idle::new(take(&mut body)?, self.config.idle_timeout, "the client").boxed_unsync()
-                }
-                (Outgoing::Buffered, None) => unreachable!("a buffered body is read before signing"),
+                Outgoing::Raw(_) => Idle::new(take(&mut body)?, self.config.idle_timeout, "the client").boxed_unsync(),
             };
             let outgoing = build(&parts.method, &request.headers, &signed, out_body)?;
             let sent = self.clock.now().ok().map(|r| r.time);
@@ -447,9 +451,9 @@ impl Proxy {
             let response = self.send(&upstream, outgoing).await?;
             self.metrics.upstream_seconds.observe(started.elapsed().as_secs_f64());
             let received = self.clock.now().ok().map(|r| r.time);
-            let replayable = matches!(plan, Outgoing::Empty | Outgoing::Buffered);
+            let replayable = matches!(plan, Outgoing::Empty | Outgoing::Hashed(_));
             let status = response.status().as_u16();
-            if attempt == 0 && replayable && self.config.skew_correction && matches!(status, 400 | 401 | 403) {
+            if !retried && replayable && self.config.skew_correction && matches!(status, 400 | 401 | 403) {
                 let (head, incoming) = response.into_parts();
                 let error_body = Limited::new(
                     Idle::new(incoming, self.config.idle_timeout, "the upstream"),
@@ -472,6 +476,7 @@ impl Proxy {
                     let skewed: Arc<dyn TimeSource> = Arc::new(SkewCorrected::new(Arc::clone(&self.clock), skew));
                     signer = signer_on(skewed, self.component.as_deref())
                         .map_err(|e| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+                    retried = true;
                     continue;
                 }
                 return Ok(to_client(http::Response::from_parts(head, full(error_body))));
@@ -480,7 +485,6 @@ impl Proxy {
             let streamed = Idle::new(incoming, self.config.idle_timeout, "the upstream").boxed_unsync();
             return Ok(to_client(http::Response::from_parts(head, streamed)));
         }
-        unreachable!("the second attempt returns")
     }
 
     /// Without `--upstream`: the request's Host, over https, if it is an AWS endpoint.
@@ -504,11 +508,11 @@ impl Proxy {
     }
 
     /// How the body will be signed and sent.
-    fn plan(&self, service: &str, parts: &http::request::Parts, body: &Incoming) -> Result<Outgoing, Refusal> {
+    fn plan(&self, service: &str, parts: &http::request::Parts, body: Option<&Incoming>) -> Result<Plan, Refusal> {
         use http_body::Body as _;
-        if body.is_end_stream() {
-            return Ok(Outgoing::Empty);
-        }
+        let Some(body) = body.filter(|b| !b.is_end_stream()) else {
+            return Ok(Plan::Empty);
+        };
         let headers = &parts.headers;
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         // hyper's reading of the framing: a content-length beside transfer-encoding is not one.
@@ -533,19 +537,19 @@ impl Proxy {
                         "an aws-chunked body needs x-amz-decoded-content-length",
                     )
                 })?;
-            return Ok(Outgoing::Raw(Some(Upload {
+            return Ok(Plan::Raw(Some(Upload {
                 mode: ChunkedMode::UnsignedWithTrailer,
                 decoded_content_length: decoded,
                 trailer: header("x-amz-trailer").map(|t| t.trim().to_ascii_lowercase()),
             })));
         }
         if self.config.unsigned_payload {
-            return Ok(Outgoing::Raw(None));
+            return Ok(Plan::Raw(None));
         }
         match length {
-            Some(len) if s3 && !self.config.sigv4a && is_object_upload(parts) => Ok(Outgoing::Chunked(len)),
+            Some(len) if s3 && !self.config.sigv4a && is_object_upload(parts) => Ok(Plan::Chunked(len)),
             Some(len) if len > self.config.max_body as u64 => Err(self.too_large(s3)),
-            _ => Ok(Outgoing::Buffered),
+            _ => Ok(Plan::Hash),
         }
     }
 
