@@ -133,6 +133,7 @@ standin_rss="$(peak_mib "$si_pid")"
 
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+small_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
 added() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f", a - b }'; }
 for key in s3s-fs-64 s3s-fs-1 versitygw-64 versitygw-1; do
   server="${key%-*}"; conns="${key##*-}"
@@ -157,8 +158,8 @@ d="$(field mib_per_s "$direct_put")"; dc="$(field mib_per_s "$direct_chunked_put
 row() { echo "| $1 | $2 | $(ratio "$2" "$d") | $(ratio "$2" "$dc") | $3 | $4 |"; }
 row "direct, UNSIGNED-PAYLOAD (the client signs: aws-sdk-go-v2)" "$d" "" ""
 row "direct, aws-chunked (the client signs each chunk: realsig request --chunked)" "$dc" "" ""
-row "realsig proxy, aws-chunked (default)" "$(field mib_per_s "$realsig_put")" "$realsig_rss" "$(ratio "$realsig_rss" "$standin_rss")"
-row "realsig proxy --unsigned-payload" "$(field mib_per_s "$unsigned_put")" "$unsigned_rss" "$(ratio "$unsigned_rss" "$standin_rss")"
+row "realsig proxy, aws-chunked (default)" "$(field mib_per_s "$realsig_put")" "$realsig_rss" "$(small_ratio "$realsig_rss" "$standin_rss")"
+row "realsig proxy --unsigned-payload" "$(field mib_per_s "$unsigned_put")" "$unsigned_rss" "$(small_ratio "$unsigned_rss" "$standin_rss")"
 row "stand-in for aws-sigv4-proxy (buffers the body, hashes it)" "$(field mib_per_s "$standin_put")" "$standin_rss" "1.00"
 echo
 echo "CPU seconds per GiB in the aws-chunked proxy row: realsig proxy $realsig_cpu, s3s-fs $s3s_cpu"

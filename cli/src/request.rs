@@ -12,6 +12,7 @@ use realsig::clock::{SkewCorrected, human_duration};
 use realsig::{ChunkedMode, Header, Options, Payload, Placement, Request, Signed, Upload};
 use ureq::http;
 
+use realsig_cli::apply::request_builder;
 use realsig_cli::skew::{NO_CODE, ServiceError, skew, xml_tag};
 
 use crate::args::{Body, HttpArgs, SigningArgs};
@@ -255,7 +256,7 @@ fn send_chunked(
     }
     let chunks = (mode != ChunkedMode::UnsignedWithTrailer).then_some(chunks);
     let body = ChunkedBody::new(data, chunks, checksum, args.chunk_size);
-    let builder = signed_builder(&described.method, &request.headers, &signed);
+    let builder = request_builder(&described.method, &request.headers, &signed);
     let request = builder
         .body(ureq::SendBody::from_owned_reader(body))
         .map_err(|e| e.to_string())?;
@@ -323,7 +324,7 @@ fn redirect(args: &RequestArgs, response: &mut http::Response<ureq::Body>) -> St
 }
 
 fn send(agent: &ureq::Agent, described: &Described, signed: &Signed) -> Result<http::Response<ureq::Body>, String> {
-    let builder = signed_builder(&described.method, &described.headers, signed);
+    let builder = request_builder(&described.method, &described.headers, signed);
     let unreachable = |e: ureq::Error| format!("{}: {e}", described.url);
     let with_body = matches!(described.method.as_str(), "PUT" | "POST" | "PATCH");
     match &described.body {
@@ -364,20 +365,6 @@ fn send(agent: &ureq::Agent, described: &Described, signed: &Signed) -> Result<h
             agent.run(request).map_err(unreachable)
         }
     }
-}
-
-/// The request to send: `headers`, except those the signing instructions replace, then the
-/// instructions' headers.
-fn signed_builder(method: &str, headers: &[Header], signed: &Signed) -> http::request::Builder {
-    let mut builder = http::Request::builder().method(method).uri(&signed.url);
-    let added = |name: &str| signed.headers.iter().any(|h| h.name.eq_ignore_ascii_case(name));
-    for h in headers.iter().filter(|h| !added(&h.name)) {
-        builder = builder.header(&h.name, &h.value);
-    }
-    for h in &signed.headers {
-        builder = builder.header(&h.name, &h.value);
-    }
-    builder
 }
 
 fn head(response: &http::Response<ureq::Body>) -> Vec<u8> {

@@ -734,18 +734,9 @@ fn take(body: &mut Option<Incoming>) -> Result<Incoming, Refusal> {
     })
 }
 
-/// The request to send: the headers, except those the signature replaces, then the
-/// signature's, to the URL the signature was made for.
+/// The request to send, the signature applied, with `body`.
 fn build(method: &Method, headers: &[Header], signed: &Signed, body: ProxyBody) -> Result<Request<ProxyBody>, Refusal> {
-    let mut builder = Request::builder().method(method.clone()).uri(&signed.url);
-    let replaced = |name: &str| signed.headers.iter().any(|h| h.name.eq_ignore_ascii_case(name));
-    for h in headers.iter().filter(|h| !replaced(&h.name)) {
-        builder = builder.header(&h.name, &h.value);
-    }
-    for h in &signed.headers {
-        builder = builder.header(&h.name, &h.value);
-    }
-    builder
+    crate::apply::request_builder(method.as_str(), headers, signed)
         .body(body)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("cannot forward this request: {e}")))
 }
