@@ -40,8 +40,11 @@ struct Cli {
     command: Command,
 }
 
+// `verbatim_doc_comment` on the commands with examples: clap would join the example lines
+// into one paragraph.
 #[derive(Subcommand)]
 enum Command {
+    #[command(verbatim_doc_comment)]
     /// Sign a request and print it (or its headers, JSON, or a curl command); send nothing.
     ///
     /// Examples:
@@ -49,10 +52,12 @@ enum Command {
     ///   realsig sign -X PUT --data @photo.jpg --format curl https://bucket.s3.us-west-2.amazonaws.com/photo.jpg
     ///   realsig sign --request req.http --region us-east-1 --service execute-api --format json
     Sign(sign::SignArgs),
+    #[command(verbatim_doc_comment)]
     /// Print a presigned URL (default valid 900 s, at most 7 days).
     ///
     /// Example: realsig presign --expires 3600 https://bucket.s3.eu-west-1.amazonaws.com/report.pdf
     Presign(sign::PresignArgs),
+    #[command(verbatim_doc_comment)]
     /// Sign and send a request, streaming the response body; exit 1 on HTTP 400 and above.
     ///
     /// A clock-skew refusal (RequestTimeTooSkewed, SignatureDoesNotMatch with a skewed Date,
@@ -64,14 +69,15 @@ enum Command {
     ///   realsig request -o report.pdf https://bucket.s3.eu-west-1.amazonaws.com/report.pdf
     ///   realsig request -X PUT --data @big.iso --chunked --trailer-checksum crc32c https://bucket.s3.us-east-1.amazonaws.com/big.iso
     Request(request::RequestArgs),
+    #[command(verbatim_doc_comment)]
     /// Sign an S3 POST policy for a browser-based upload form; print the form fields (JSON).
     ///
     /// Example: realsig post-policy --bucket photos --key-prefix user/1/ --content-length-range 0:10485760 --region us-east-1
     PostPolicy(post_policy::PostPolicyArgs),
-    /// Run a signing reverse proxy: clients send plain (or wrongly signed) requests, the proxy
-    /// signs them with the real time and forwards them, streaming bodies both ways.
+    #[command(verbatim_doc_comment)]
+    /// Run a signing reverse proxy: it signs clients' requests with the real time and forwards them.
     ///
-    /// The client's authorization, x-amz-date, x-amz-security-token, x-amz-content-sha256
+    /// Clients send plain (or wrongly signed) requests; bodies stream both ways. The client's authorization, x-amz-date, x-amz-security-token, x-amz-content-sha256
     /// and presign query parameters are removed, so a client with dummy keys or a wrong
     /// clock works. S3 uploads with a content-length stream as aws-chunked, each 64 KiB
     /// chunk signed; other services' bodies are held (up to --max-body) to be hashed.
@@ -82,6 +88,7 @@ enum Command {
     ///   AWS_ENDPOINT_URL=http://127.0.0.1:8080 aws s3 cp big.iso s3://bucket/
     ///   realsig proxy --listen 0.0.0.0:8005 --upstream https://aps-workspaces.us-east-1.amazonaws.com --service aps
     Proxy(proxy_cmd::ProxyArgs),
+    #[command(verbatim_doc_comment)]
     /// Show the real time the signer would use, where it came from, and how far the process
     /// clock is off.
     ///
@@ -90,6 +97,7 @@ enum Command {
     ///
     /// Example: faketime -f '-3d' realsig now --clock ntp:127.0.0.1:11126,raw --format json
     Now(now::NowArgs),
+    #[command(verbatim_doc_comment)]
     /// Write the exact component this host embeds, for other hosts to run.
     ///
     /// Example: realsig component --out realsig.wasm
@@ -102,6 +110,7 @@ enum Command {
         #[arg(long)]
         core: bool,
     },
+    #[command(verbatim_doc_comment)]
     /// Print a shell completion script (generated from these definitions by clap_complete).
     ///
     /// Examples:
@@ -113,6 +122,7 @@ enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
+    #[command(verbatim_doc_comment)]
     /// Print the man page, realsig(1), as roff (generated from these definitions by clap_mangen).
     ///
     /// Example: realsig man > /usr/local/share/man/man1/realsig.1

@@ -100,9 +100,28 @@ impl Proxy {
         kb * 1024
     }
 
-    /// The log lines so far.
+    /// The log lines that have arrived so far (after the first, which said where it listens).
     fn lines(&self) -> Vec<String> {
         self.log.try_iter().collect()
+    }
+
+    /// The log lines up to and including the first that contains `needle` (they pass through
+    /// a pipe and a thread, so a line can arrive after the response it logs), waiting up to
+    /// 10 s; all that arrived if none does.
+    fn log_until(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut lines = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            let Ok(line) = self.log.recv_timeout(left) else {
+                break;
+            };
+            let found = line.contains(needle);
+            lines.push(line);
+            if found {
+                break;
+            }
+        }
+        lines.join("\n")
     }
 }
 
@@ -240,7 +259,7 @@ fn the_aws_cli_with_dummy_keys_and_a_wrong_clock_works_through_the_proxy() {
         );
         assert_eq!(std::fs::read(&small_back).unwrap(), b"hello through the proxy\n");
         std::fs::remove_file(&back).unwrap();
-        let errors: Vec<String> = proxy.lines().into_iter().skip(1).collect();
+        let errors = proxy.lines();
         assert!(errors.is_empty(), "{kind:?}: the proxy logged {errors:?}");
     }
 }
@@ -410,7 +429,7 @@ fn a_failing_upstream_gets_a_clear_502_or_504_and_the_proxy_keeps_serving() {
             "{name}: took {:?}",
             started.elapsed()
         );
-        let logged = proxy.lines().join("\n");
+        let logged = proxy.log_until(&format!("{method} /b/k: {status}"));
         assert!(
             logged.contains(&format!("{method} /b/k: {status}")),
             "{name}: logged {logged}"
@@ -512,7 +531,7 @@ fn an_upstream_whose_clock_is_an_hour_ahead_is_retried_with_its_time() {
     let proxy = Proxy::start(&server.url(""), &["--admin", "127.0.0.1:0"]);
     let agent = agent();
     assert_eq!(call(&agent, "PUT", &proxy.url("/skewed"), b"").0, 200);
-    let logged = proxy.lines().join("\n");
+    let logged = proxy.log_until("clock skew: ");
     assert!(
         logged.contains("clock skew: ") && logged.contains("ahead of ours (RequestTimeTooSkewed"),
         "{logged}"
@@ -617,7 +636,7 @@ fn sigterm_lets_in_flight_requests_finish_and_refuses_new_ones() {
     );
     let status = proxy.child.wait().unwrap();
     assert!(status.success(), "exit {status:?}");
-    let logged = proxy.lines().join("\n");
+    let logged = proxy.log_until("realsig proxy: stopped");
     assert!(
         logged.contains("shutting down") && logged.ends_with("realsig proxy: stopped"),
         "{logged}"
@@ -928,8 +947,7 @@ fn hop_by_hop_headers_are_neither_forwarded_nor_signed_and_no_secret_is_logged()
         b"",
     );
     assert_eq!(status, 502);
-    std::thread::sleep(Duration::from_millis(100));
-    let logged = proxy.lines().join("\n");
+    let logged = proxy.log_until("GET /b/k: 502");
     assert!(logged.contains("GET /b/k: 502"), "{logged}");
     for secret in [token, SECRET, "client-token"] {
         assert!(!logged.contains(secret), "{secret} in the log:\n{logged}");
