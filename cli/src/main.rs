@@ -77,10 +77,11 @@ enum Command {
     #[command(verbatim_doc_comment)]
     /// Run a signing reverse proxy: it signs clients' requests with the real time and forwards them.
     ///
-    /// Clients send plain (or wrongly signed) requests; bodies stream both ways. The client's authorization, x-amz-date, x-amz-security-token, x-amz-content-sha256
-    /// and presign query parameters are removed, so a client with dummy keys or a wrong
-    /// clock works. S3 uploads with a content-length stream as aws-chunked, each 64 KiB
-    /// chunk signed; other services' bodies are held (up to --max-body) to be hashed.
+    /// Clients send plain (or wrongly signed) requests; bodies stream both ways. Their
+    /// authorization, x-amz-date, x-amz-security-token, x-amz-content-sha256 and presign
+    /// query parameters are removed, so a client with dummy keys or a wrong clock works.
+    /// S3 uploads with a content-length stream as aws-chunked, each 64 KiB chunk signed;
+    /// other services' bodies are held (up to --max-body) to be hashed.
     /// SIGTERM stops it gracefully. It keeps no state: scale it as replicas.
     ///
     /// Examples:
