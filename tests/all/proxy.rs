@@ -971,3 +971,23 @@ fn sigv4a_signs_with_the_region_set() {
     assert!(head.contains(&format!("x-amz-content-sha256: {hash}")), "{head}");
     assert!(!head.contains("aws-chunked"), "{head}");
 }
+
+#[test]
+fn max_connections_holds_further_clients_until_one_closes() {
+    let (upstream, _heads) = recording_upstream();
+    let proxy = Proxy::start(&format!("http://{upstream}"), &["--max-connections", "1"]);
+    let holder = TcpStream::connect(proxy.addr).unwrap(); // one idle connection: the cap
+    std::thread::sleep(Duration::from_millis(200));
+    let url = proxy.url("/b/k");
+    let waiting = std::thread::spawn(move || {
+        let started = Instant::now();
+        let answer = call(&agent(), "GET", &url, b"");
+        (answer, started.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!waiting.is_finished(), "a second client was served beside the first");
+    drop(holder);
+    let ((status, body), waited) = waiting.join().unwrap();
+    assert_eq!((status, body.as_slice()), (200, &b"ok"[..]));
+    assert!(waited >= Duration::from_millis(1400), "served after {waited:?}");
+}
