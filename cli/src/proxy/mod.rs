@@ -26,6 +26,7 @@ mod admin;
 mod body;
 mod forward;
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -338,10 +339,13 @@ impl Proxy {
     async fn forward(&self, request: Request<Incoming>) -> Result<Response<ProxyBody>, Refusal> {
         let (parts, body) = request.into_parts();
         let upstream = match &self.config.upstream {
-            Some(upstream) => upstream.clone(),
-            None => self.upstream_from_host(&parts.headers)?,
+            Some(upstream) => Cow::Borrowed(upstream),
+            None => Cow::Owned(self.upstream_from_host(&parts.headers)?),
         };
-        let inferred = service::infer(&upstream.host);
+        // The host name is read only for what the flags did not give.
+        let inferred = (self.config.service.is_none() || self.config.region.is_none())
+            .then(|| service::infer(&upstream.host))
+            .flatten();
         let service = self
             .config
             .service
