@@ -7,17 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use realsig::chunked::MIN_CHUNK_SIZE;
 use realsig::credentials::{self, CredentialsCache, profile_region};
 use realsig::files;
 use realsig_cli::proxy::{Config, Proxy, Upstream, describe};
 
-/// The largest `--chunk-size`: one chunk per upload is held in memory.
-const MAX_CHUNK_SIZE: usize = 8 << 20;
-
-use realsig::chunked::MIN_CHUNK_SIZE;
-
 use crate::args::{ClockArgs, ComponentArgs, MAX_INPUT_FILE, parse_seconds};
 use crate::out;
+
+/// The largest `--chunk-size`: one chunk per upload is held in memory.
+const MAX_CHUNK_SIZE: usize = 8 << 20;
 
 #[derive(Args)]
 pub struct ProxyArgs {

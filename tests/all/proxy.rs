@@ -609,7 +609,11 @@ fn admin_endpoints_say_what_the_proxy_signs_with_or_why_it_cannot() {
     let (status, text) = call(&agent, "GET", &no_keys.url("/admin"), b"");
     assert_eq!(status, 503, "{}", String::from_utf8_lossy(&text));
     let (_, metrics) = call(&agent, "GET", &no_keys.admin_url("/metrics"), b"");
-    assert!(!String::from_utf8_lossy(&metrics).contains("realsig_proxy_credential_failures_total 0"));
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(
+        metrics.contains("realsig_proxy_credential_failures_total 1\n"),
+        "{metrics}"
+    );
 }
 
 #[test]

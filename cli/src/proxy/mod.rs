@@ -450,14 +450,17 @@ impl Proxy {
                 Outgoing::Raw(_) => Idle::new(take(&mut body)?, self.config.idle_timeout, "the client").boxed_unsync(),
             };
             let outgoing = build(&parts.method, &request.headers, &signed, out_body)?;
-            let sent = self.clock.now().ok().map(|r| r.time);
+            // The round trip is timed on the real clock only when a skew refusal could be retried.
+            let may_retry =
+                !retried && self.config.skew_correction && matches!(plan, Outgoing::Empty | Outgoing::Hashed(_));
+            let real_now = || may_retry.then(|| self.clock.now().ok().map(|r| r.time)).flatten();
+            let sent = real_now();
             let started = Instant::now();
             let response = self.send(&upstream, outgoing).await?;
             self.metrics.upstream_seconds.observe(started.elapsed().as_secs_f64());
-            let received = self.clock.now().ok().map(|r| r.time);
-            let replayable = matches!(plan, Outgoing::Empty | Outgoing::Hashed(_));
+            let received = real_now();
             let status = response.status().as_u16();
-            if !retried && replayable && self.config.skew_correction && matches!(status, 400 | 401 | 403) {
+            if may_retry && matches!(status, 400 | 401 | 403) {
                 let (head, incoming) = response.into_parts();
                 let error_body = Limited::new(
                     Idle::new(incoming, self.config.idle_timeout, "the upstream"),
