@@ -65,13 +65,10 @@ fuzz_target!(|data: &[u8]| {
     } else {
         SIGNER.sign(&request, &creds)
     };
+    let headers = input.header_pairs();
     let native = realsig_guest::sign(
-        &input.request(),
-        &input.credentials(),
-        input.region,
-        input.service,
-        s,
-        TIME,
+        &input.request(&headers),
+        &input.params(*s, TIME),
         &mut KeyCache::default(),
     );
     match (through_component, native) {

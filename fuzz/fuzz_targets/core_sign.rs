@@ -9,13 +9,10 @@ use realsig_guest::KeyCache;
 fuzz_target!(|data: &[u8]| {
     let Some(input) = Input::decode(data) else { return };
     let mut keys = KeyCache::default();
+    let headers = input.header_pairs();
     let result = realsig_guest::sign(
-        &input.request(),
-        &input.credentials(),
-        input.region,
-        input.service,
-        &input.settings,
-        input.time,
+        &input.request(&headers),
+        &input.params(input.settings, input.time),
         &mut keys,
     );
     match result {

@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use realsig::clock::ntp::packet::{NtpTimestamp, parse_reply, measure};
+use realsig::clock::ntp::packet::{NtpTimestamp, measure, parse_reply};
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 16 {
@@ -14,7 +14,9 @@ fuzz_target!(|data: &[u8]| {
     let (times, packet) = data.split_at(16);
     let t1 = NtpTimestamp(u64::from_be_bytes(times[..8].try_into().unwrap()));
     let t4 = NtpTimestamp(u64::from_be_bytes(times[8..].try_into().unwrap()));
-    let nonce = packet.get(24..32).map_or(0, |o| u64::from_be_bytes(o.try_into().unwrap()));
+    let nonce = packet
+        .get(24..32)
+        .map_or(0, |o| u64::from_be_bytes(o.try_into().unwrap()));
     let Ok(reply) = parse_reply(packet, nonce) else { return };
     assert!(reply.root_distance() <= realsig::clock::ntp::packet::MAX_ROOT_DISTANCE);
     let sample = measure(&reply, t1, t4);

@@ -12,7 +12,14 @@ fuzz_target!(|data: &[u8]| {
     assert!(value.since_epoch.as_secs() <= MAX_SECS);
     let time = value.time().expect("a parsed value is a time");
     assert!(!realsig::clock::rfc3339(time).contains("out of range"));
-    let written = format!("{}.{:09}", value.since_epoch.as_secs(), value.since_epoch.subsec_nanos());
+    let written = format!(
+        "{}.{:09}",
+        value.since_epoch.as_secs(),
+        value.since_epoch.subsec_nanos()
+    );
     let again = parse(&written).expect("written back, it parses");
-    assert_eq!(again.since_epoch, value.since_epoch, "{text:?} round-trips through {written:?}");
+    assert_eq!(
+        again.since_epoch, value.since_epoch,
+        "{text:?} round-trips through {written:?}"
+    );
 });

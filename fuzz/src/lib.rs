@@ -6,7 +6,7 @@
 //! corpora are the official vectors as they are, behind a few settings prefixes (`seed.sh`).
 
 use realsig_cli::http_text::RawRequest;
-use realsig_guest::{Algorithm, Credentials, Payload, Placement, Request, Settings, Signed, sha256_hex};
+use realsig_guest::{Algorithm, Credentials, Payload, Placement, Request, Settings, Signed, SigningParams, sha256_hex};
 
 #[path = "../../tests/common/oracle.rs"]
 pub mod oracle;
@@ -89,13 +89,29 @@ impl Input {
         })
     }
 
-    /// The request for the core signer.
-    pub fn request(&self) -> Request<'_> {
+    /// The headers as the core signer borrows them.
+    pub fn header_pairs(&self) -> Vec<(&str, &str)> {
+        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
+    }
+
+    /// The request for the core signer, with `headers` from [`Input::header_pairs`].
+    pub fn request<'a>(&'a self, headers: &'a [(&'a str, &'a str)]) -> Request<'a> {
         Request {
             method: &self.raw.method,
             url: &self.url,
-            headers: &self.headers,
+            headers,
             payload: self.payload(),
+        }
+    }
+
+    /// The core signer's parameters: this input's region, service and settings at `time`.
+    pub fn params(&self, settings: Settings, time: u64) -> SigningParams<'static> {
+        SigningParams {
+            credentials: self.credentials(),
+            region: self.region,
+            service: self.service,
+            settings,
+            time,
         }
     }
 

@@ -4,11 +4,12 @@
 //! asks the host for the time once, signs, and maps [`SignError`] to the WIT variant in the
 //! one `From` impl below.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use crate::chunked::ChunkedMode;
 use crate::policy::Condition;
-use crate::{Algorithm, KeyCache, Payload, Placement, SignError, Signed};
+use crate::{Algorithm, KeyCache, Payload, Placement, SignError, Signed, SigningParams};
 
 wit_bindgen::generate!({
     world: "realsig",
@@ -57,13 +58,20 @@ impl Guest for Component {
 }
 
 /// Converts, reads the time once and signs; with `upload`, opens a chunked upload too.
+///
+/// SigV4a and chunked uploads keep memory past the call (the P-256 basepoint table, the chunk
+/// signer), so they run outside the per-call arena; SigV4 uses it (see `arena`).
 fn sign_with(
     request: wit::Request,
     credentials: wit::Credentials,
     algorithm: Algorithm,
     upload: Option<wit_chunked::Upload>,
 ) -> Result<(wit::SignedRequest, Option<crate::chunked::ChunkSigner>), SignError> {
-    let headers: Vec<(String, String)> = request.headers.into_iter().map(|h| (h.name, h.value)).collect();
+    let headers: Vec<(&str, &str)> = request
+        .headers
+        .iter()
+        .map(|h| (h.name.as_str(), h.value.as_str()))
+        .collect();
     let payload = match &request.payload {
         wit::Payload::Bytes(b) => Payload::Bytes(b),
         wit::Payload::Sha256Hex(h) => Payload::Sha256Hex(h),
@@ -76,7 +84,6 @@ fn sign_with(
         headers: &headers,
         payload,
     };
-    let creds = core_credentials(&credentials);
     let o = &request.options;
     let rules = crate::service::ServiceRules::of(&request.service);
     let settings = crate::Settings {
@@ -92,17 +99,16 @@ fn sign_with(
         debug: o.debug,
     };
     let now = now()?;
+    let params = SigningParams {
+        credentials: core_credentials(&credentials),
+        region: &request.region,
+        service: &request.service,
+        settings,
+        time: now.seconds,
+    };
     let (signed, chunks) = KEYS.with_borrow_mut(|keys| match upload {
-        None => crate::sign(
-            &core_request,
-            &creds,
-            &request.region,
-            &request.service,
-            &settings,
-            now.seconds,
-            keys,
-        )
-        .map(|s| (s, None)),
+        None if algorithm == Algorithm::HmacSha256 => crate::sign(&core_request, &params, keys).map(|s| (s, None)),
+        None => crate::lasting(|| crate::sign(&core_request, &params, keys)).map(|s| (s, None)),
         Some(u) => {
             let upload = crate::chunked::Upload {
                 mode: match u.mode {
@@ -113,20 +119,38 @@ fn sign_with(
                 decoded_content_length: u.decoded_content_length,
                 trailer: u.trailer.as_deref(),
             };
-            crate::chunked::start(
-                &core_request,
-                &creds,
-                &request.region,
-                &request.service,
-                &settings,
-                now.seconds,
-                keys,
-                &upload,
-            )
-            .map(|(s, c)| (s, Some(c)))
+            crate::lasting(|| crate::chunked::start(&core_request, &params, keys, &upload)).map(|(s, c)| (s, Some(c)))
         }
     })?;
-    Ok((to_wit(signed, now), chunks))
+    let Signed {
+        headers: added,
+        url,
+        signature,
+        canonical_request,
+        string_to_sign,
+    } = signed;
+    // An unchanged URL is the request's own string, moved rather than copied.
+    let url = match url {
+        Cow::Owned(u) => Some(u),
+        Cow::Borrowed(_) => None,
+    };
+    drop(headers);
+    let signed = wit::SignedRequest {
+        headers: added
+            .into_iter()
+            .map(|h| wit::AddedHeader {
+                name: h.name.to_owned(),
+                value: h.value,
+                sensitive: h.sensitive,
+            })
+            .collect(),
+        url: url.unwrap_or(request.url),
+        signature,
+        signing_time: now,
+        canonical_request,
+        string_to_sign,
+    };
+    Ok((signed, chunks))
 }
 
 /// The chunk signer resource: the core's, behind a `RefCell` (resource methods take `&self`).
@@ -142,10 +166,8 @@ impl wit_chunked::Guest for Component {
     ) -> Result<(wit::SignedRequest, wit_chunked::ChunkSigner), wit::SignError> {
         let (signed, chunks) = sign_with(request, credentials, Algorithm::HmacSha256, Some(upload))?;
         let chunks = chunks.ok_or_else(|| SignError::InvalidOption("no chunk signer".into()))?;
-        Ok((
-            signed,
-            wit_chunked::ChunkSigner::new(ChunkSignerResource(RefCell::new(chunks))),
-        ))
+        let resource = crate::lasting(|| wit_chunked::ChunkSigner::new(ChunkSignerResource(RefCell::new(chunks))));
+        Ok((signed, resource))
     }
 }
 
@@ -155,7 +177,7 @@ impl wit_chunked::GuestChunkSigner for ChunkSignerResource {
     }
 
     fn sign_trailer(&self, trailer: Vec<wit::Header>) -> Result<String, wit::SignError> {
-        let trailer: Vec<(String, String)> = trailer.into_iter().map(|h| (h.name, h.value)).collect();
+        let trailer: Vec<(&str, &str)> = trailer.iter().map(|h| (h.name.as_str(), h.value.as_str())).collect();
         Ok(self.0.borrow_mut().sign_trailer(&trailer)?)
     }
 }
@@ -212,10 +234,12 @@ impl wit_events::Guest for Component {
         region: String,
         service: String,
     ) -> Result<wit_events::MessageSigner, wit::SignError> {
-        let signer = crate::event_stream::MessageSigner::new(&seed_signature, &region, &service)?;
-        Ok(wit_events::MessageSigner::new(MessageSignerResource(RefCell::new(
-            signer,
-        ))))
+        crate::lasting(|| {
+            let signer = crate::event_stream::MessageSigner::new(&seed_signature, &region, &service)?;
+            Ok(wit_events::MessageSigner::new(MessageSignerResource(RefCell::new(
+                signer,
+            ))))
+        })
     }
 }
 
@@ -238,25 +262,6 @@ impl wit_events::GuestMessageSigner for MessageSignerResource {
             },
             signature: signed.signature.to_vec(),
         })
-    }
-}
-
-fn to_wit(s: Signed, now: Instant) -> wit::SignedRequest {
-    wit::SignedRequest {
-        headers: s
-            .headers
-            .into_iter()
-            .map(|h| wit::AddedHeader {
-                name: h.name.to_owned(),
-                value: h.value,
-                sensitive: h.sensitive,
-            })
-            .collect(),
-        url: s.url,
-        signature: s.signature,
-        signing_time: now,
-        canonical_request: s.canonical_request,
-        string_to_sign: s.string_to_sign,
     }
 }
 

@@ -50,7 +50,7 @@ pub fn canonical_uri(path: &str, normalize: bool, double_encode: bool) -> Cow<'_
 /// and what is signed agree on every server, whether it canonicalises the decoded key
 /// (AWS, versitygw) or the bytes as sent (s3s).
 pub fn s3_path(path: &str) -> Cow<'_, str> {
-    if path.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b)) {
+    if path.bytes().all(|b| b == b'/' || is_unreserved(b)) {
         return Cow::Borrowed(path);
     }
     let key: Cow<'_, [u8]> = percent_decode(path.as_bytes()).into();
@@ -93,7 +93,7 @@ fn normalize_path(path: &str) -> Cow<'_, str> {
 ///
 /// Decoding is to bytes, so an escape of invalid UTF-8 (`%FF`) is signed as sent; a `%` that
 /// starts no escape is signed as `%25`.
-pub fn encoded_query_pairs(query: &str) -> Vec<(String, String)> {
+pub fn encoded_query_pairs(query: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     query
         .split('&')
         .filter(|pair| !pair.is_empty())
@@ -104,14 +104,22 @@ pub fn encoded_query_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn reencode(component: &str) -> String {
+fn reencode(component: &str) -> Cow<'_, str> {
+    if component.bytes().all(is_unreserved) {
+        return Cow::Borrowed(component);
+    }
     let plus_as_space: Cow<'_, str> = if component.contains('+') {
         Cow::Owned(component.replace('+', " "))
     } else {
         Cow::Borrowed(component)
     };
     let bytes: Cow<'_, [u8]> = percent_decode(plus_as_space.as_bytes()).into();
-    uri_encode(&bytes)
+    Cow::Owned(uri_encode(&bytes))
+}
+
+/// `A-Z a-z 0-9 - . _ ~`: what `UriEncode` leaves as it is.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~".contains(&b)
 }
 
 /// SigV4 `UriEncode` for a query key or value (everything but `A-Za-z0-9-._~`).
@@ -286,7 +294,7 @@ pub struct CanonicalRequest<'a> {
     /// The canonical URI.
     pub uri: Cow<'a, str>,
     /// Encoded `(key, value)` pairs, sorted.
-    pub query: Vec<(String, String)>,
+    pub query: Vec<(Cow<'a, str>, Cow<'a, str>)>,
     /// The canonical headers.
     pub headers: CanonicalHeaders<'a>,
     /// Lowercase hex SHA-256 of the payload, or `UNSIGNED-PAYLOAD`.
@@ -392,7 +400,7 @@ mod tests {
                 ("x", "%FF"),
                 ("p", "%25zz"),
             ]
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .map(|(k, v)| (Cow::Borrowed(k), Cow::Borrowed(v)))
         );
     }
 

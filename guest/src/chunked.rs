@@ -17,12 +17,13 @@
 //! The data never enters this crate: the host hashes each chunk and passes the digest.
 
 use core::fmt;
+use std::borrow::Cow;
 
 use crate::canonical::is_token;
 use crate::url::truncate;
 use crate::{
-    AddedHeader, Algorithm, Credentials, EMPTY_SHA256, KeyCache, Payload, Placement, Request, Scope, SignError, Signed,
-    SigningKey, SigningTime, sha256_hex,
+    AddedHeader, Algorithm, EMPTY_SHA256, KeyCache, Payload, Placement, Request, Scope, SignError, Signed, SigningKey,
+    SigningParams, SigningTime, names, sha256_hex,
 };
 
 /// The flavour of aws-chunked upload.
@@ -64,17 +65,13 @@ pub struct Upload<'a> {
 
 /// Signs the request opening an aws-chunked upload; returns its instructions and the
 /// signer of its chunks. `request.payload` must be [`Payload::Empty`].
-#[allow(clippy::too_many_arguments)] // the arguments of `crate::sign` plus the upload
-pub fn start(
-    request: &Request<'_>,
-    credentials: &Credentials<'_>,
-    region: &str,
-    service: &str,
-    settings: &crate::Settings,
-    time: u64,
+pub fn start<'a>(
+    request: &Request<'a>,
+    params: &SigningParams<'_>,
     keys: &mut KeyCache,
     upload: &Upload<'_>,
-) -> Result<(Signed, ChunkSigner), SignError> {
+) -> Result<(Signed<'a>, ChunkSigner), SignError> {
+    let settings = &params.settings;
     if request.payload != Payload::Empty {
         return Err(SignError::InvalidOption(
             "the payload of a chunked upload must be `empty`: the data goes through the chunk signer".into(),
@@ -112,8 +109,8 @@ pub fn start(
     }
 
     // The caller's headers, with ours replacing any of the same names.
-    let ours = ["content-encoding", "x-amz-decoded-content-length", "x-amz-trailer"];
-    let mut headers: Vec<(String, String)> = Vec::with_capacity(request.headers.len() + 3);
+    let ours = ["content-encoding", names::DECODED_CONTENT_LENGTH, names::TRAILER];
+    let mut headers: Vec<(&str, &str)> = Vec::with_capacity(request.headers.len() + 3);
     let mut encoding = String::from("aws-chunked");
     for (name, value) in request.headers {
         if name.eq_ignore_ascii_case("content-encoding") {
@@ -125,7 +122,7 @@ pub fn start(
                 }
             }
         } else if !ours.iter().any(|o| name.eq_ignore_ascii_case(o)) {
-            headers.push((name.clone(), value.clone()));
+            headers.push((name, value));
         }
     }
     let mut added = vec![
@@ -135,41 +132,63 @@ pub fn start(
             sensitive: false,
         },
         AddedHeader {
-            name: "x-amz-decoded-content-length",
+            name: names::DECODED_CONTENT_LENGTH,
             value: upload.decoded_content_length.to_string(),
             sensitive: false,
         },
     ];
     if let Some(t) = upload.trailer {
         added.push(AddedHeader {
-            name: "x-amz-trailer",
+            name: names::TRAILER,
             value: t.to_owned(),
             sensitive: false,
         });
     }
-    headers.extend(added.iter().map(|h| (h.name.to_owned(), h.value.clone())));
+    headers.extend(added.iter().map(|h| (h.name, h.value.as_str())));
 
     let seed_request = Request {
         headers: &headers,
         payload: Payload::Literal(upload.mode.content_sha256()),
         ..*request
     };
-    let seed_settings = crate::Settings {
-        content_sha256_header: true,
-        ..*settings
+    let seed = SigningParams {
+        settings: crate::Settings {
+            content_sha256_header: true,
+            ..*settings
+        },
+        ..*params
     };
-    let mut signed = crate::sign(&seed_request, credentials, region, service, &seed_settings, time, keys)?;
-    added.append(&mut signed.headers);
-    signed.headers = added;
+    let signed = crate::sign(&seed_request, &seed, keys)?;
+    let Signed {
+        headers: mut seed_headers,
+        url,
+        signature,
+        canonical_request,
+        string_to_sign,
+    } = signed;
+    // The seed request's URL is the request's (it borrowed our header list too).
+    let url = match url {
+        Cow::Borrowed(_) => Cow::Borrowed(request.url),
+        Cow::Owned(u) => Cow::Owned(u),
+    };
+    added.append(&mut seed_headers);
+    let signed = Signed {
+        headers: added,
+        url,
+        signature,
+        canonical_request,
+        string_to_sign,
+    };
 
-    let time = SigningTime::from_unix(time)?;
+    let (region, service) = (params.region, params.service);
+    let time = SigningTime::from_unix(params.time)?;
     let scope = Scope {
         date: time.date(),
         region: Some(region),
         service,
     };
     let signer = ChunkSigner {
-        key: keys.get(credentials.secret_access_key, &scope).clone(),
+        key: keys.get(params.credentials.secret_access_key, &scope).clone(),
         date_time: time.date_time().to_owned(),
         scope: scope.to_string(),
         previous: signed.signature.clone(),
@@ -245,7 +264,7 @@ impl ChunkSigner {
 
     /// The trailer's signature, after the final chunk, in `signed-with-trailer` mode.
     /// `trailer` holds the trailing headers as sent (`x-amz-checksum-crc32`, value).
-    pub fn sign_trailer(&mut self, trailer: &[(String, String)]) -> Result<String, SignError> {
+    pub fn sign_trailer(&mut self, trailer: &[(&str, &str)]) -> Result<String, SignError> {
         if self.mode != ChunkedMode::SignedWithTrailer {
             return Err(SignError::InvalidOption(format!(
                 "the trailer of a {} upload is not signed",

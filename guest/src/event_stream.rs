@@ -77,7 +77,8 @@ impl MessageSigner {
         let mut raw = [0u8; 32];
         // `sign_parts` returns 64 hex digits.
         hex::decode_to_slice(&signature, &mut raw).map_err(|e| SignError::InvalidOption(e.to_string()))?;
-        self.previous = signature;
+        // Into the kept buffer: the new string is the call's (see `arena`).
+        self.previous.clone_from(&signature);
         Ok(MessageSignature {
             date_seconds: time,
             signature: raw,

@@ -19,10 +19,13 @@
 //! Behaviour where SDKs differ follows `aws-sigv4` (the differential test enforces it) except
 //! where it departs from the SigV4 text, which is then noted at the function.
 
+#[cfg(target_arch = "wasm32")]
+mod arena;
 mod canonical;
 pub mod chunked;
 mod error;
 pub mod event_stream;
+pub mod names;
 pub mod policy;
 pub mod service;
 mod signing;
@@ -39,8 +42,19 @@ pub use signing::{ALGORITHM, HexDigest, KeyCache, Scope, SigningKey, SigningTime
 pub use sigv4a::{ALGORITHM_V4A, EcdsaKey};
 pub use url::Url;
 
+use std::borrow::Cow;
+
 use canonical::{HeaderSet, is_token};
 use url::truncate;
+
+/// Runs `f` with its allocations outside the component's per-call arena, for memory that
+/// outlives the call (see `arena`). Natively it just runs `f`.
+pub(crate) fn lasting<T>(f: impl FnOnce() -> T) -> T {
+    #[cfg(target_arch = "wasm32")]
+    return arena::persistent(f);
+    #[cfg(not(target_arch = "wasm32"))]
+    f()
+}
 
 /// Hash of the empty payload.
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -57,7 +71,7 @@ pub struct Request<'a> {
     /// Absolute URL as it will be sent.
     pub url: &'a str,
     /// Headers `(name, value)` in request order.
-    pub headers: &'a [(String, String)],
+    pub headers: &'a [(&'a str, &'a str)],
     /// The body or its stand-in.
     pub payload: Payload<'a>,
 }
@@ -186,11 +200,11 @@ impl core::fmt::Debug for AddedHeader {
 
 /// The signing instructions.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signed {
+pub struct Signed<'a> {
     /// Headers to add.
     pub headers: Vec<AddedHeader>,
-    /// The URL to send (presigned in query placement).
-    pub url: String,
+    /// The URL to send (presigned in query placement); borrowed when it is the request's.
+    pub url: Cow<'a, str>,
     /// Lowercase hex signature.
     pub signature: String,
     /// The canonical request, with `Settings::debug`.
@@ -199,19 +213,59 @@ pub struct Signed {
     pub string_to_sign: Option<String>,
 }
 
-/// Signs `request` at `time` (seconds since the Unix epoch) for `region`/`service`.
+/// Everything a signature depends on besides the request: who signs, for which region and
+/// service, when, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct SigningParams<'a> {
+    /// The credentials.
+    pub credentials: Credentials<'a>,
+    /// Signing region; in SigV4a the region set (`*` or regions joined by commas).
+    pub region: &'a str,
+    /// Signing service.
+    pub service: &'a str,
+    /// How to sign.
+    pub settings: Settings,
+    /// The signing time, seconds since the Unix epoch (fractions are not signed).
+    pub time: u64,
+}
+
+/// A header or query parameter the signature adds. Computed once, then used alike to skip
+/// the request's own of that name, to canonicalise, and to build the output.
+struct SignatureValue<'a> {
+    name: &'static str,
+    value: Cow<'a, str>,
+    /// Part of the canonical request; false for a session token added after signing.
+    signed: bool,
+    sensitive: bool,
+}
+
+impl<'a> SignatureValue<'a> {
+    fn signed(name: &'static str, value: impl Into<Cow<'a, str>>) -> Self {
+        Self {
+            name,
+            value: value.into(),
+            signed: true,
+            sensitive: false,
+        }
+    }
+}
+
+/// Signs `request` as `params` say.
 ///
 /// `keys` caches derived signing keys between calls.
-pub fn sign(
-    request: &Request<'_>,
-    credentials: &Credentials<'_>,
-    region: &str,
-    service: &str,
-    settings: &Settings,
-    time: u64,
+pub fn sign<'a>(
+    request: &Request<'a>,
+    params: &SigningParams<'_>,
     keys: &mut KeyCache,
-) -> Result<Signed, SignError> {
-    check_inputs(request, credentials, region, service, settings)?;
+) -> Result<Signed<'a>, SignError> {
+    let SigningParams {
+        credentials,
+        region,
+        service,
+        ref settings,
+        time,
+    } = *params;
+    check_inputs(request, &credentials, region, service, settings)?;
     let url = Url::parse(request.url)?;
     let time = SigningTime::from_unix(time)?;
     let v4a = settings.algorithm == Algorithm::EcdsaP256Sha256;
@@ -223,12 +277,12 @@ pub fn sign(
     };
     let s3_presign = matches!(settings.placement, Placement::Query { .. })
         && service::ServiceRules::of(service).presign_unsigned_payload;
-    let payload_hash: std::borrow::Cow<'_, str> = match request.payload {
+    let payload_hash: Cow<'_, str> = match request.payload {
         // What S3 checks a presigned URL against (botocore's `S3SigV4QueryAuth` agrees).
         _ if s3_presign => match request
             .headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-content-sha256"))
+            .find(|(n, _)| n.eq_ignore_ascii_case(names::CONTENT_SHA256))
         {
             Some((_, v)) => v.trim().into(),
             None => UNSIGNED_PAYLOAD.into(),
@@ -242,60 +296,89 @@ pub fn sign(
 
     let in_headers = settings.placement == Placement::Headers;
     let token = credentials.session_token;
-    let sign_token = token.filter(|_| !settings.omit_session_token);
-    let content_header = in_headers && settings.content_sha256_header;
+    let sign_token = !settings.omit_session_token;
+
+    // The headers a header-placement signature adds, in output order (`authorization` last).
+    let mut values: Vec<SignatureValue<'_>> = Vec::with_capacity(if in_headers { 4 } else { 0 });
+    if in_headers {
+        if let Some(t) = token {
+            values.push(SignatureValue {
+                name: names::SECURITY_TOKEN,
+                value: t.into(),
+                signed: sign_token,
+                sensitive: true,
+            });
+        }
+        values.push(SignatureValue::signed(names::DATE, time.date_time()));
+        if v4a {
+            values.push(SignatureValue::signed(names::REGION_SET, region));
+        }
+        if settings.content_sha256_header {
+            values.push(SignatureValue::signed(names::CONTENT_SHA256, &*payload_hash));
+        }
+    }
 
     let mut set = HeaderSet::default();
     for (name, value) in request.headers {
-        set.add_request_header(name, value, |n| match n {
-            "x-amz-date" => in_headers,
-            "x-amz-security-token" => settings.omit_session_token || (in_headers && token.is_some()),
-            "x-amz-content-sha256" => content_header,
-            "x-amz-region-set" => v4a && in_headers,
-            "x-amz-user-agent" | "x-amz-checksum-mode" => !in_headers,
-            _ => false,
+        set.add_request_header(name, value, |n| {
+            values.iter().any(|v| v.name == n)
+                || (n == names::SECURITY_TOKEN && settings.omit_session_token)
+                || (!in_headers && (n == names::USER_AGENT || n == names::CHECKSUM_MODE))
         })?;
     }
     if !set.contains("host") {
         set.add_own("host", url.host_header());
     }
-    if in_headers {
-        set.add_own("x-amz-date", time.date_time());
-        if v4a {
-            set.add_own("x-amz-region-set", region);
-        }
-        if let Some(t) = sign_token {
-            set.add_own("x-amz-security-token", t);
-        }
-        if content_header {
-            set.add_own("x-amz-content-sha256", &payload_hash);
-        }
+    for v in values.iter().filter(|v| v.signed) {
+        set.add_own(v.name, &v.value);
     }
     let headers = set.finish();
 
-    let mut query = url.query.map(encoded_query_pairs).unwrap_or_default();
     let mut credential = String::with_capacity(credentials.access_key_id.len() + 64);
     credential.push_str(credentials.access_key_id);
     credential.push('/');
     scope.write_to(&mut credential);
+
+    // The parameters of a presigned URL, encoded, in the order the URL carries them.
+    let mut presign: Vec<SignatureValue<'_>> = Vec::new();
     if let Placement::Query { expires } = settings.placement {
-        query.push(("X-Amz-Algorithm".into(), algorithm.into()));
-        query.push(("X-Amz-Credential".into(), uri_encode(credential.as_bytes())));
-        query.push(("X-Amz-Date".into(), time.date_time().into()));
-        query.push(("X-Amz-Expires".into(), expires.to_string()));
-        query.push(("X-Amz-SignedHeaders".into(), uri_encode(headers.signed.as_bytes())));
-        if v4a {
-            query.push(("X-Amz-Region-Set".into(), uri_encode(region.as_bytes())));
+        presign.reserve(7);
+        presign.push(SignatureValue::signed(names::query::ALGORITHM, algorithm));
+        presign.push(SignatureValue::signed(
+            names::query::CREDENTIAL,
+            uri_encode(credential.as_bytes()),
+        ));
+        presign.push(SignatureValue::signed(names::query::DATE, time.date_time()));
+        presign.push(SignatureValue::signed(
+            names::query::SIGNED_HEADERS,
+            uri_encode(headers.signed.as_bytes()),
+        ));
+        presign.push(SignatureValue::signed(names::query::EXPIRES, expires.to_string()));
+        if let Some(t) = token {
+            presign.push(SignatureValue {
+                signed: sign_token,
+                ..SignatureValue::signed(names::query::SECURITY_TOKEN, uri_encode(t.as_bytes()))
+            });
         }
-        if let Some(t) = sign_token {
-            query.push(("X-Amz-Security-Token".into(), uri_encode(t.as_bytes())));
+        if v4a {
+            presign.push(SignatureValue::signed(
+                names::query::REGION_SET,
+                uri_encode(region.as_bytes()),
+            ));
         }
     }
+    let mut query = url.query.map(encoded_query_pairs).unwrap_or_default();
+    query.extend(
+        presign
+            .iter()
+            .filter(|p| p.signed)
+            .map(|p| (Cow::Borrowed(p.name), Cow::Borrowed(&*p.value))),
+    );
     query.sort_unstable();
 
     // An S3 key is sent in the form it is signed in (see `s3_path`).
     let sent_path = if settings.double_uri_encode {
-        std::borrow::Cow::Borrowed(url.path)
+        Cow::Borrowed(url.path)
     } else {
         s3_path(url.path)
     };
@@ -320,34 +403,14 @@ pub fn sign(
         keys.get(credentials.secret_access_key, &scope).sign(&string_to_sign)
     };
 
-    let token_header = |value: &str| AddedHeader {
-        name: "x-amz-security-token",
-        value: value.to_owned(),
-        sensitive: true,
-    };
-    let mut added = Vec::with_capacity(4);
-    let out_url = match settings.placement {
+    let mut added = Vec::with_capacity(values.len() + 1);
+    let out_url: Cow<'a, str> = match settings.placement {
         Placement::Headers => {
-            added.extend(token.map(token_header));
-            added.push(AddedHeader {
-                name: "x-amz-date",
-                value: time.date_time().to_owned(),
-                sensitive: false,
-            });
-            if v4a {
-                added.push(AddedHeader {
-                    name: "x-amz-region-set",
-                    value: region.to_owned(),
-                    sensitive: false,
-                });
-            }
-            if content_header {
-                added.push(AddedHeader {
-                    name: "x-amz-content-sha256",
-                    value: payload_hash.to_string(),
-                    sensitive: false,
-                });
-            }
+            added.extend(values.iter().map(|v| AddedHeader {
+                name: v.name,
+                value: v.value.to_string(),
+                sensitive: v.sensitive,
+            }));
             let signed_headers = &canonical_request.headers.signed;
             let mut authorization = String::with_capacity(80 + credential.len() + signed_headers.len());
             for part in [
@@ -357,18 +420,21 @@ pub fn sign(
                 ", SignedHeaders=",
                 signed_headers,
                 ", Signature=",
+                &signature,
             ] {
                 authorization.push_str(part);
             }
-            authorization.push_str(&signature);
             added.push(AddedHeader {
-                name: "authorization",
+                name: names::AUTHORIZATION,
                 value: authorization,
                 sensitive: false,
             });
-            url.with_path(request.url, &sent_path)
+            match &sent_path {
+                Cow::Borrowed(_) => Cow::Borrowed(request.url),
+                Cow::Owned(path) => Cow::Owned(url.with_path(request.url, path)),
+            }
         }
-        Placement::Query { expires } => {
+        Placement::Query { .. } => {
             let mut u = String::with_capacity(request.url.len() + 400);
             u.push_str(&url.with_path(url.without_fragment, &sent_path));
             u.push_str(match url.query {
@@ -376,27 +442,20 @@ pub fn sign(
                 Some(q) if q.is_empty() || q.ends_with('&') => "",
                 Some(_) => "&",
             });
-            u.push_str("X-Amz-Algorithm=");
-            u.push_str(algorithm);
-            u.push_str("&X-Amz-Credential=");
-            u.push_str(&uri_encode(credential.as_bytes()));
-            u.push_str("&X-Amz-Date=");
-            u.push_str(time.date_time());
-            u.push_str("&X-Amz-SignedHeaders=");
-            u.push_str(&uri_encode(canonical_request.headers.signed.as_bytes()));
-            u.push_str(&format!("&X-Amz-Expires={expires}"));
-            if let Some(t) = token {
-                u.push_str("&X-Amz-Security-Token=");
-                u.push_str(&uri_encode(t.as_bytes()));
+            for p in &presign {
+                for part in [p.name, "=", &p.value, "&"] {
+                    u.push_str(part);
+                }
             }
-            if v4a {
-                u.push_str("&X-Amz-Region-Set=");
-                u.push_str(&uri_encode(region.as_bytes()));
+            for part in [
+                names::query::SIGNATURE,
+                "=",
+                &signature,
+                &request.url[url.without_fragment.len()..],
+            ] {
+                u.push_str(part);
             }
-            u.push_str("&X-Amz-Signature=");
-            u.push_str(&signature);
-            u.push_str(&request.url[url.without_fragment.len()..]);
-            u
+            Cow::Owned(u)
         }
     };
     Ok(Signed {
@@ -409,7 +468,7 @@ pub fn sign(
 }
 
 /// `h` lowered, if it is 64 hex digits.
-pub(crate) fn checked_payload_hash(h: &str) -> Result<std::borrow::Cow<'_, str>, SignError> {
+pub(crate) fn checked_payload_hash(h: &str) -> Result<Cow<'_, str>, SignError> {
     if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(SignError::InvalidPayloadHash(format!(
             "payload hash {:?} must be 64 hex digits (the SHA-256 of the body)",

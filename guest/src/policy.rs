@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
 use crate::url::truncate;
-use crate::{ALGORITHM, Credentials, KeyCache, MAX_EXPIRES_SECS, Scope, SignError, SigningKey, SigningTime};
+use crate::{ALGORITHM, Credentials, KeyCache, MAX_EXPIRES_SECS, Scope, SignError, SigningKey, SigningTime, names};
 
 /// One policy condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,11 +108,11 @@ pub fn sign_post_policy(
             }
         });
     }
-    conditions.push(json!({ "x-amz-algorithm": ALGORITHM }));
-    conditions.push(json!({ "x-amz-credential": credential }));
-    conditions.push(json!({ "x-amz-date": signing_time.date_time() }));
+    conditions.push(json!({ names::field::ALGORITHM: ALGORITHM }));
+    conditions.push(json!({ names::field::CREDENTIAL: credential }));
+    conditions.push(json!({ names::DATE: signing_time.date_time() }));
     if let Some(token) = credentials.session_token {
-        conditions.push(json!({ "x-amz-security-token": token }));
+        conditions.push(json!({ names::SECURITY_TOKEN: token }));
     }
     let document = json!({ "expiration": expiration, "conditions": conditions }).to_string();
     let encoded = BASE64.encode(&document);
@@ -125,17 +125,17 @@ pub fn sign_post_policy(
     };
     let mut fields = vec![
         field("policy", &encoded),
-        field("x-amz-algorithm", ALGORITHM),
-        field("x-amz-credential", &credential),
-        field("x-amz-date", signing_time.date_time()),
+        field(names::field::ALGORITHM, ALGORITHM),
+        field(names::field::CREDENTIAL, &credential),
+        field(names::DATE, signing_time.date_time()),
     ];
     if let Some(token) = credentials.session_token {
         fields.push(FormField {
             sensitive: true,
-            ..field("x-amz-security-token", token)
+            ..field(names::SECURITY_TOKEN, token)
         });
     }
-    fields.push(field("x-amz-signature", &signature));
+    fields.push(field(names::field::SIGNATURE, &signature));
     Ok(SignedForm {
         fields,
         policy_document: document,

@@ -117,18 +117,21 @@ impl EcdsaKeyCache {
             .entries
             .iter()
             .position(|(a, s, _)| a == access_key_id && s == secret);
-        let entry = match found {
-            Some(i) => self.entries.remove(i),
-            None => {
-                self.entries.truncate(Self::CAPACITY - 1);
-                (
-                    access_key_id.to_owned(),
-                    secret.to_owned(),
-                    EcdsaKey::derive(access_key_id, secret),
-                )
-            }
-        };
-        self.entries.insert(0, entry);
+        // Entries outlive the call (see `crate::lasting`).
+        crate::lasting(|| {
+            let entry = match found {
+                Some(i) => self.entries.remove(i),
+                None => {
+                    self.entries.truncate(Self::CAPACITY - 1);
+                    (
+                        access_key_id.to_owned(),
+                        secret.to_owned(),
+                        EcdsaKey::derive(access_key_id, secret),
+                    )
+                }
+            };
+            self.entries.insert(0, entry);
+        });
         &self.entries[0].2
     }
 

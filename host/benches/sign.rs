@@ -71,7 +71,7 @@ fn main() {
     });
 
     let mut keys = realsig_guest::KeyCache::default();
-    let core_headers = [("Host".to_owned(), "example.amazonaws.com".to_owned())];
+    let core_headers = [("Host", "example.amazonaws.com")];
     g.bench_function("realsig-core-native", |b| {
         b.iter(|| {
             let req = realsig_guest::Request {
@@ -80,12 +80,18 @@ fn main() {
                 headers: &core_headers,
                 payload: realsig_guest::Payload::Empty,
             };
-            let creds = realsig_guest::Credentials {
-                access_key_id: AKID,
-                secret_access_key: SECRET,
-                session_token: None,
+            let params = realsig_guest::SigningParams {
+                credentials: realsig_guest::Credentials {
+                    access_key_id: AKID,
+                    secret_access_key: SECRET,
+                    session_token: None,
+                },
+                region: "us-east-1",
+                service: "service",
+                settings: Default::default(),
+                time: AT,
             };
-            realsig_guest::sign(&req, &creds, "us-east-1", "service", &Default::default(), AT, &mut keys).unwrap()
+            realsig_guest::sign(&req, &params, &mut keys).unwrap()
         })
     });
     g.finish();
@@ -238,7 +244,7 @@ fn sigv4a(c: &mut Criterion, signer: &Signer, creds: &Credentials, vanilla: &Req
         algorithm: realsig_guest::Algorithm::EcdsaP256Sha256,
         ..Default::default()
     };
-    let core_headers = [("Host".to_owned(), "example.amazonaws.com".to_owned())];
+    let core_headers = [("Host", "example.amazonaws.com")];
     g.bench_function("realsig-core-native", |b| {
         b.iter(|| {
             let req = realsig_guest::Request {
@@ -247,12 +253,18 @@ fn sigv4a(c: &mut Criterion, signer: &Signer, creds: &Credentials, vanilla: &Req
                 headers: &core_headers,
                 payload: realsig_guest::Payload::Empty,
             };
-            let creds = realsig_guest::Credentials {
-                access_key_id: AKID,
-                secret_access_key: SECRET,
-                session_token: None,
+            let params = realsig_guest::SigningParams {
+                credentials: realsig_guest::Credentials {
+                    access_key_id: AKID,
+                    secret_access_key: SECRET,
+                    session_token: None,
+                },
+                region: "us-east-1,us-west-2",
+                service: "service",
+                settings: settings,
+                time: AT,
             };
-            realsig_guest::sign(&req, &creds, "us-east-1,us-west-2", "service", &settings, AT, &mut keys).unwrap()
+            realsig_guest::sign(&req, &params, &mut keys).unwrap()
         })
     });
     g.finish();

@@ -12,7 +12,9 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::{v4, v4a};
 use aws_smithy_runtime_api::client::identity::Identity;
 use realsig_guest::service::ServiceRules;
-use realsig_guest::{Algorithm, Credentials, KeyCache, Payload, Placement, Request, Settings, Url, s3_path};
+use realsig_guest::{
+    Algorithm, Credentials, KeyCache, Payload, Placement, Request, Settings, SigningParams, Url, s3_path,
+};
 
 /// One request to sign, with everything both signers need.
 #[derive(Debug, Clone)]
@@ -141,18 +143,25 @@ pub fn ours(c: &Case, keys: &mut KeyCache) -> Option<(String, Option<String>)> {
         Body::Hash(h) => Payload::Sha256Hex(h),
         Body::Unsigned => Payload::Unsigned,
     };
+    let headers: Vec<(&str, &str)> = c.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     let request = Request {
         method: &c.method,
         url: &c.url,
-        headers: &c.headers,
+        headers: &headers,
         payload,
     };
-    let creds = Credentials {
-        access_key_id: AKID,
-        secret_access_key: SECRET,
-        session_token: c.token.as_deref(),
+    let params = SigningParams {
+        credentials: Credentials {
+            access_key_id: AKID,
+            secret_access_key: SECRET,
+            session_token: c.token.as_deref(),
+        },
+        region: &c.region,
+        service: &c.service,
+        settings: c.settings,
+        time: c.time,
     };
-    let signed = realsig_guest::sign(&request, &creds, &c.region, &c.service, &c.settings, c.time, keys).ok()?;
+    let signed = realsig_guest::sign(&request, &params, keys).ok()?;
     let auth = signed
         .headers
         .iter()
