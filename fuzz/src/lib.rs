@@ -227,13 +227,13 @@ pub fn assert_well_formed(input: &Input, signed: &Signed) {
         }
     }
     for text in [
-        Some(&signed.url),
-        signed.canonical_request.as_ref(),
-        signed.string_to_sign.as_ref(),
+        Some(&*signed.url),
+        signed.canonical_request.as_deref(),
+        signed.string_to_sign.as_deref(),
     ]
     .into_iter()
     .flatten()
-    .chain(signed.headers.iter().map(|h| &h.value))
+    .chain(signed.headers.iter().map(|h| h.value.as_str()))
     {
         assert!(
             input.echoes_secret || !text.contains(SECRET),
