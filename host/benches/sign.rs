@@ -261,7 +261,7 @@ fn sigv4a(c: &mut Criterion, signer: &Signer, creds: &Credentials, vanilla: &Req
                 },
                 region: "us-east-1,us-west-2",
                 service: "service",
-                settings: settings,
+                settings,
                 time: AT,
             };
             realsig_guest::sign(&req, &params, &mut keys).unwrap()
