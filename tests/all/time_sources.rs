@@ -782,3 +782,61 @@ fn the_aws_sdk_time_source_is_realsigs_clock() {
     assert!(reason.contains("/nonexistent/realtime"), "{reason}");
     assert_eq!(*reported.lock().unwrap(), [reason]);
 }
+
+/// The shared time cases (tests/data/time-cases): the rules Node and Go re-implement, with
+/// the host's verdicts. Every file there needs a runner here (and in Node and Go), and a
+/// case with a field this runner does not know fails.
+#[test]
+fn the_shared_time_cases_hold_for_the_host() {
+    use realsig::clock::realtime_file::{self, ParseError};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/time-cases");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["realtime-file.json"],
+        "a time-case file without a runner in {}",
+        file!()
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("realtime-file.json")).unwrap()).unwrap();
+    let cases = doc["cases"].as_array().unwrap();
+    assert!(cases.len() >= 30, "the realtime-file cases went missing");
+    for case in cases {
+        let fields = case.as_object().unwrap();
+        for key in fields.keys() {
+            assert!(
+                ["text", "nanos", "fraction", "rejected"].contains(&key.as_str()),
+                "unknown field {key:?} in {case}"
+            );
+        }
+        let text = case["text"].as_str().unwrap();
+        let got = match realtime_file::parse(text) {
+            Ok(t) => {
+                serde_json::json!({"text": text, "nanos": t.since_epoch.as_nanos().to_string(), "fraction": t.has_fraction})
+            }
+            Err(e) => {
+                let kind = match e {
+                    ParseError::Empty => "empty",
+                    ParseError::Malformed(_) => "malformed",
+                    ParseError::OutOfRange => "out-of-range",
+                    other => panic!("no case kind for {other:?}"),
+                };
+                serde_json::json!({"text": text, "rejected": kind})
+            }
+        };
+        match (case.get("rejected"), case.get("nanos")) {
+            (Some(Value::String(k)), None) => {
+                assert!(
+                    ["empty", "malformed", "out-of-range"].contains(&k.as_str()),
+                    "unknown verdict {k:?}"
+                )
+            }
+            (None, Some(Value::String(_))) => assert!(case["fraction"].is_boolean(), "{case}"),
+            _ => panic!("a case needs `nanos` and `fraction`, or `rejected`: {case}"),
+        }
+        assert_eq!(&got, case, "realtime file text {text:?}");
+    }
+}

@@ -32,9 +32,13 @@ pub const ENV_VAR: &str = "FAKETIME_REALTIME_FILE";
 
 /// Largest file accepted; a realtime value is a few dozen bytes.
 const MAX_LEN: u64 = 256;
-/// The latest time a value may name: 9999-12-31T23:59:59Z, the last second RFC 3339 (and
-/// so a signature's timestamp) can write.
+/// The latest second a signing time may name: 9999-12-31T23:59:59Z, the last second RFC 3339
+/// (and so a signature's timestamp) can write.
 pub const MAX_SECS: u64 = 253_402_300_799;
+/// The latest time a realtime file may name, in nanoseconds since 1970:
+/// 2262-04-11T23:47:16.854775807Z, what `i64` nanoseconds hold. Go and Node read realtime
+/// files too and carry a reading so; one bound for all (tests/data/time-cases).
+pub const MAX_FILE_NANOS: u64 = i64::MAX as u64;
 /// How long one read of the file may take by default (a live libfaketimefs answers in
 /// microseconds; a wedged FUSE daemon never does).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -88,7 +92,7 @@ pub enum ParseError {
     Empty,
     /// Not `digits[.digits]` with optional surrounding whitespace; holds the start of the text.
     Malformed(String),
-    /// Later than [`MAX_SECS`] (9999-12-31T23:59:59Z).
+    /// Later than [`MAX_FILE_NANOS`] (2262-04-11T23:47:16.854775807Z).
     OutOfRange,
 }
 
@@ -97,16 +101,17 @@ impl fmt::Display for ParseError {
         match self {
             Self::Empty => f.write_str("the file is empty"),
             Self::Malformed(start) => write!(f, "expected Unix seconds like 1795341747.123456, found {start:?}"),
-            Self::OutOfRange => f.write_str("the number of seconds is out of range (after 9999-12-31T23:59:59Z)"),
+            Self::OutOfRange => f.write_str("the time is out of range (after 2262-04-11T23:47:16.854775807Z)"),
         }
     }
 }
 
 impl std::error::Error for ParseError {}
 
-/// Parses `\s*\d+(\.\d+)?\s*` exactly: integer seconds, an optional fraction truncated to
-/// nanoseconds (never through a float, which would lose the last digits). Seconds past
-/// [`MAX_SECS`] are [`ParseError::OutOfRange`], so every parsed value is a valid time.
+/// Parses `\s*\d+(\.\d+)?\s*` exactly (`\s`: space, tab, CR, LF, form feed): integer seconds,
+/// an optional fraction truncated to nanoseconds (never through a float, which would lose the
+/// last digits). A time past [`MAX_FILE_NANOS`] is [`ParseError::OutOfRange`], so every parsed
+/// value is a valid time. Node and Go apply the same rules: tests/data/time-cases.
 pub fn parse(text: &str) -> Result<FileTime, ParseError> {
     let trimmed = text.trim_matches(|c: char| c.is_ascii_whitespace());
     if trimmed.is_empty() {
@@ -121,11 +126,6 @@ pub fn parse(text: &str) -> Result<FileTime, ParseError> {
     if !all_digits(whole) || fraction.is_some_and(|f| !all_digits(f)) {
         return Err(malformed());
     }
-    let secs: u64 = whole
-        .parse()
-        .ok()
-        .filter(|&s| s <= MAX_SECS)
-        .ok_or(ParseError::OutOfRange)?;
     let nanos = fraction.map_or(0, |f| {
         // Digits beyond the ninth are below a nanosecond: truncate, pad the rest.
         f.bytes()
@@ -133,6 +133,15 @@ pub fn parse(text: &str) -> Result<FileTime, ParseError> {
             .take(9)
             .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'))
     });
+    let secs: u64 = whole
+        .parse()
+        .ok()
+        .filter(|&s: &u64| {
+            s.checked_mul(1_000_000_000)
+                .and_then(|n| n.checked_add(u64::from(nanos)))
+                .is_some_and(|n| n <= MAX_FILE_NANOS)
+        })
+        .ok_or(ParseError::OutOfRange)?;
     Ok(FileTime {
         since_epoch: Duration::new(secs, nanos),
         has_fraction: fraction.is_some(),
@@ -510,21 +519,22 @@ mod tests {
         assert_eq!(parse("1795341747.5"), Ok(ft(1_795_341_747, 500_000_000, true)));
     }
 
-    /// Values past the last second RFC 3339 can write were a panic ("overflow when adding
-    /// duration to instant", or in formatting); now they are out of range.
+    /// Huge values were a panic ("overflow when adding duration to instant", or in
+    /// formatting); now they are out of range. The bound is shared: tests/data/time-cases.
     #[test]
     fn huge_values_are_out_of_range_not_a_panic() {
         for huge in [
             "18446744073709551615",
             "9223372036854775807",
             "253402300800",
-            "253402300800.5",
+            "253402300799.999999999",
+            "9223372036.854775808",
         ] {
             assert_eq!(parse(huge), Err(ParseError::OutOfRange), "{huge}");
         }
-        let last = parse("253402300799.999999999").unwrap();
+        let last = parse("9223372036.854775807").unwrap();
         let t = last.time().unwrap();
-        assert!(time::OffsetDateTime::from(t).year() == 9999);
+        assert!(time::OffsetDateTime::from(t).year() == 2262);
     }
 
     #[test]
