@@ -4,6 +4,8 @@
 //! and, natively, a plain library the tests and the differential property test call.
 //!
 //! # Design
+//! - **One parameters value**: [`sign`] takes the request and [`SigningParams`] (credentials,
+//!   region, service, [`Settings`], time); the `x-amz-*` names live in [`names`].
 //! - **Time is an argument.** [`sign`] takes the signing time; only the component binding
 //!   asks the host's `real-now` for it, once per call, and fails closed when it cannot.
 //! - **Each stage is a type whose `Display` is the spec text**: [`CanonicalRequest`],
@@ -14,7 +16,10 @@
 //! - **Why not the `aws-sigv4` crate** (it is our test oracle): measured on this machine
 //!   kind, it signs get-vanilla in ~9.5 µs natively and ~37 µs inside a component, mostly
 //!   re-deriving the signing key and building `http` types; the bare work is ~1.6 µs. This core
-//!   keeps the derived key ([`KeyCache`]) and hashes the canonical request as it is formatted.
+//!   keeps the derived key ([`KeyCache`]) and borrows what it only reads.
+//! - **Memory**: in the component, allocations of a call come from an arena that starts over
+//!   when the call's last block is freed (`arena.rs`); what outlives a call is made inside
+//!   `lasting`.
 //!
 //! Behaviour where SDKs differ follows `aws-sigv4` (the differential test enforces it) except
 //! where it departs from the SigV4 text, which is then noted at the function.
