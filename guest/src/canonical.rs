@@ -251,20 +251,15 @@ fn check_header_value(name: &str, value: &str) -> Result<(), SignError> {
     }
 }
 
-/// Where the stages write their spec text: a formatter (`Display`) or a hash, directly.
+/// Where the stages write their spec text: a formatter (`Display`) or the buffer that is
+/// hashed.
 ///
-/// Hashing through `fmt::Write` costs a dynamic call per piece, which inside wasm was a
+/// Formatting through `fmt::Write` costs a dynamic call per piece, which inside wasm was a
 /// visible share of a signature; writing the same pieces through this trait keeps `Display`
 /// and the hashed bytes one code path.
 pub(crate) trait Sink {
     /// Appends `s`.
     fn put(&mut self, s: &str);
-}
-
-impl Sink for sha2::Sha256 {
-    fn put(&mut self, s: &str) {
-        sha2::Digest::update(self, s.as_bytes());
-    }
 }
 
 /// Adapts a formatter to [`Sink`], keeping the first error.
