@@ -5,7 +5,7 @@
 # its timestamp and must print the suite's signature (../shared/vectors, not computed here).
 #
 #   npm pack -> npm install ./realsig-*.tgz -> import { Signer } from 'realsig'
-#   pip wheel -> pip install the wheel into a fresh venv -> import realsig
+#   pip wheel (maturin) -> pip install the wheel into a fresh venv -> import realsig
 #   rake build (vendor + gem build) -> gem install --local into a fresh GEM_HOME -> require "realsig"
 #   a fresh Go module requiring the binding by its module path (replace -> the checkout) -> go run
 #   cargo package --list (realsig, realsig-cli); cargo install --path cli -> realsig --version, sign
@@ -108,11 +108,13 @@ check "npm install ./realsig-*.tgz into a fresh project: import { Signer } from 
 python_wheel() {
   python3 -m venv "$work/venv"
   "$work/venv/bin/pip" install -q --disable-pip-version-check --upgrade pip >/dev/null
-  "$work/venv/bin/pip" wheel -q --disable-pip-version-check --no-deps -w "$work/wheel" "$repo/bindings/python"
+  # maturin builds the extension: the dev profile and the repository's target dir (see above).
+  MATURIN_PEP517_ARGS="--profile dev" \
+    "$work/venv/bin/pip" wheel -q --disable-pip-version-check --no-deps -w "$work/wheel" "$repo/bindings/python"
   python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' \
     "$work"/wheel/realsig-*.whl > "$work/wheel.list"
   lists "$work/wheel.list" realsig/__init__.py realsig/signer.py realsig/botocore.py realsig/awscli.py \
-    realsig/_autopatch.py realsig_botocore.pth realsig/realsig.wasm
+    realsig/_autopatch.py realsig_botocore.pth realsig/_native.abi3.so
   grep -q '^realsig-[^/]*\.dist-info/\(licenses/\)\?LICENSE$' "$work/wheel.list" || { echo "no LICENSE in the wheel"; return 1; }
 }
 python_consumer() {
@@ -128,13 +130,17 @@ out = signer.sign(url=e["VANILLA_URL"], region=e["VANILLA_REGION"], service=e["V
                   credentials=realsig.Credentials(e["AWS_ACCESS_KEY_ID"], e["AWS_SECRET_ACCESS_KEY"]))
 print(out.signature)
 PY
-  # The zero-code switch from the installed wheel: the hook runs at start-up, imports no wasmtime.
-  REALSIG_BOTOCORE=1 "$work/venv/bin/python" -c '
+  # The zero-code switch from the installed wheel: the hook runs at start-up, patches when
+  # botocore is imported and loads no extension until botocore first asks for the time. (The
+  # venv has no botocore: a stand-in package of that name is what the hook waits for.)
+  mkdir -p "$work/fake/botocore" && : > "$work/fake/botocore/__init__.py"
+  REALSIG_BOTOCORE=1 PYTHONPATH="$work/fake" "$work/venv/bin/python" -c '
 import sys
-assert "realsig.botocore" in sys.modules and "wasmtime" not in sys.modules, sorted(sys.modules)
-assert sys.modules["realsig.botocore"].is_patched()'
+assert "realsig._autopatch" in sys.modules and "realsig.botocore" not in sys.modules, sorted(sys.modules)
+import botocore
+assert sys.modules["realsig.botocore"].is_patched() and "realsig._native" not in sys.modules, sorted(sys.modules)'
 }
-check "pip wheel: the wheel holds the package, the component and the license" python_wheel
+check "pip wheel: the wheel holds the package, the native extension (with the component) and the license" python_wheel
 check "pip install the wheel into a fresh venv: import realsig signs" python_consumer
 
 # -- Ruby

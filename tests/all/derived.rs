@@ -1,7 +1,8 @@
 //! The derived wasm files committed for packages that cannot build it themselves are exactly
 //! what the guest builds today. They are committed (not built by each package) because a Go
 //! module has no build step, and because then no package's user needs a wasm32 Rust target:
-//! pip, npm and gem installs take the file as it is. Regenerate them all with
+//! npm installs take the file as it is, and the gem and the Python wheel build the host crate,
+//! which embeds `host/component/` outside the repository. Regenerate them all with
 //! `scripts/derive.sh`.
 //!
 //! The Node glue (`bindings/node/generated/`) is made from `host/component/realsig.wasm` by
@@ -15,10 +16,9 @@ use realsig::{COMPONENT, CORE_MODULE};
 #[test]
 fn committed_wasm_files_are_the_fresh_build() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let copies: [(&str, &[u8]); 4] = [
+    let copies: [(&str, &[u8]); 3] = [
         ("host/component/realsig.wasm", COMPONENT),
         ("host/component/realsig_core.wasm", CORE_MODULE),
-        ("bindings/python/src/realsig/realsig.wasm", COMPONENT),
         ("bindings/go/realsig_core.wasm", CORE_MODULE),
     ];
     let stale: Vec<String> = copies
@@ -58,12 +58,13 @@ fn every_package_carries_the_license() {
     }
 }
 
-/// The gem's extension is a workspace of its own, so it has its own `Cargo.lock`: every crate
-/// it shares with this workspace is locked at the same version here (within one semver-
-/// compatible series: bindgen's `shlex` 1 beside the workspace's 2 is two crates), so the gem
-/// builds the host the tests tested. scripts/derive.sh moves it to the workspace's versions.
+/// The gem's and the Python package's extensions are workspaces of their own, so each has its
+/// own `Cargo.lock`: every crate one shares with this workspace is locked at the same version
+/// there (within one semver-compatible series: bindgen's `shlex` 1 beside the workspace's 2 is
+/// two crates), so each builds the host the tests tested. scripts/derive.sh moves them to the
+/// workspace's versions.
 #[test]
-fn the_gems_lock_file_agrees_with_the_workspaces() {
+fn the_extensions_lock_files_agree_with_the_workspaces() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let locked = |path: &str| -> Vec<(String, String)> {
         let text = std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -93,22 +94,27 @@ fn the_gems_lock_file_agrees_with_the_workspaces() {
         parts[..significant].join(".")
     };
     let workspace = locked("Cargo.lock");
-    let gem = locked("bindings/ruby/ext/realsig/Cargo.lock");
-    assert!(
-        gem.iter().any(|(name, _)| name == "wasmtime"),
-        "the gem's lock file has no wasmtime"
-    );
-    let differ: Vec<String> = gem
-        .iter()
-        .filter(|(name, version)| {
-            workspace
-                .iter()
-                .any(|(n, v)| n == name && series(v) == series(version) && v != version)
-        })
-        .map(|(name, version)| format!("{name} {version}"))
-        .collect();
-    assert!(
-        differ.is_empty(),
-        "the gem locks other versions than the workspace, run scripts/derive.sh: {differ:?}"
-    );
+    for lock in [
+        "bindings/ruby/ext/realsig/Cargo.lock",
+        "bindings/python/native/Cargo.lock",
+    ] {
+        let extension = locked(lock);
+        assert!(
+            extension.iter().any(|(name, _)| name == "wasmtime"),
+            "{lock} has no wasmtime"
+        );
+        let differ: Vec<String> = extension
+            .iter()
+            .filter(|(name, version)| {
+                workspace
+                    .iter()
+                    .any(|(n, v)| n == name && series(v) == series(version) && v != version)
+            })
+            .map(|(name, version)| format!("{name} {version}"))
+            .collect();
+        assert!(
+            differ.is_empty(),
+            "{lock} locks other versions than the workspace, run scripts/derive.sh: {differ:?}"
+        );
+    }
 }

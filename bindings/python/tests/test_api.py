@@ -66,6 +66,15 @@ def test_the_session_token_is_signed_and_flagged_sensitive(signer):
     assert out.sensitive_headers == {"x-amz-security-token"}
 
 
+def test_a_signed_request_is_read_only_and_its_repr_hides_the_token(signer):
+    out = signer.sign(**REQUEST, credentials=CREDS)
+    assert TOKEN not in repr(out) and out.signature in repr(out) and SECRET not in repr(out)
+    with pytest.raises(AttributeError):
+        out.signature = "0" * 64
+    assert out == signer.sign(**REQUEST, credentials=CREDS)  # the same request at the same time
+    assert out != signer.sign(**REQUEST, credentials=realsig.Credentials(AKID, SECRET))
+
+
 def test_presign_puts_the_signature_in_the_url(signer):
     url = signer.presign(**REQUEST, credentials=realsig.Credentials(AKID, SECRET), expires_in=3600)
     assert url.startswith("https://example.amazonaws.com/?X-Amz-Algorithm=AWS4-HMAC-SHA256&")
@@ -99,24 +108,25 @@ def test_one_signer_from_many_threads(signer):
     assert all(sig == expect[i] for i, sig in got)
 
 
-def test_a_failure_inside_the_call_drops_the_instance_and_the_next_call_works():
-    class HostBug(realsig.Signer):
-        broken = False
+def test_a_clock_that_breaks_fails_the_call_closed_and_the_next_call_works():
+    broken = [False]
 
-        def _real_now(self, store):
-            if self.broken:
-                raise RuntimeError("a bug in the host's import")  # wasmtime turns it into a trap
-            return super()._real_now(store)
+    def clock():
+        if broken[0]:
+            raise RuntimeError("a bug in the clock")
+        return WHEN
 
-    signer = HostBug(realsig.fixed(WHEN))
-    signer.sign(**REQUEST, credentials=CREDS)  # an instance exists
-    trapped = signer._local.instance
-    signer.broken = True
-    with pytest.raises(RuntimeError, match="a bug in the host's import"):  # wasmtime-py re-raises it
+    signer = realsig.Signer(clock)
+    signer.sign(**REQUEST, credentials=CREDS)
+    broken[0] = True
+    with pytest.raises(realsig.ClockUnavailable, match="RuntimeError: a bug in the clock"):
         signer.sign(**REQUEST, credentials=CREDS)
-    assert trapped.broken  # the instance that trapped is not used again
-    signer.broken = False
+    broken[0] = False
     assert signer.sign(**REQUEST, credentials=realsig.Credentials(AKID, SECRET)).signature == (
         "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
     )
-    assert signer._local.instance is not trapped
+
+
+def test_bytes_that_are_not_the_component_are_refused():
+    with pytest.raises(realsig.ComponentFailure, match="refused the signing component"):
+        realsig.Signer(realsig.fixed(WHEN), component=b"\0asm\x0d\0\x01\0 not a component")

@@ -14,7 +14,7 @@ import pytest
 
 import realsig
 import realsig.botocore
-from realsig.clocks import Clock
+from realsig.clocks import clock_of
 
 from conftest import AKID, SECRET
 
@@ -54,7 +54,7 @@ def ecs(monkeypatch, tmp_path):
 
 def test_default_credentials_refresh_by_the_real_time(ecs, s3s_fs):
     ahead = [0]  # how far the real time is ahead of this process's clock, ns
-    clock = Clock("test real time", lambda: time.time_ns() + ahead[0])
+    clock = clock_of(lambda: time.time_ns() + ahead[0], "test real time")
     creds = realsig.default_credentials(clock=clock)
     signer = realsig.Signer(realsig.system_clock())
 
@@ -80,3 +80,40 @@ def test_default_credentials_refresh_by_the_real_time(ecs, s3s_fs):
     ahead[0] = 2 * 3600 * 10**9
     with pytest.raises(Exception, match="expired"):
         put("/bucket/late", b"data")
+
+
+# -- the reference host's chain and cache (a Signer's own credentials) -------------------------
+
+def test_a_signer_without_credentials_uses_the_hosts_chain_once_for_many_uploads(ecs, s3s_fs):
+    """No credentials per call: the signer's CredentialsProvider.default() (the host's chain,
+    here its container provider on the loopback endpoint) fetches once and its cache serves
+    the rest, so an app that signs per request never hammers the endpoint."""
+    signer = realsig.Signer(realsig.raw_clock())
+
+    def put(path, body=b""):
+        s = signer.sign(method="PUT", url=f"{s3s_fs.endpoint}{path}", body=body, region="us-east-1", service="s3")
+        req = urllib.request.Request(s.url, data=body, method="PUT", headers=s.headers)
+        with urllib.request.urlopen(req, timeout=10) as res:
+            assert res.status == 200
+        return s
+
+    first = put("/hostchain")
+    assert first.headers["x-amz-security-token"] == "ecs-token"
+    for i in range(50):
+        put(f"/hostchain/k{i}", b"data")
+    assert ecs == ["/creds"], "51 uploads, one fetch"
+    creds = signer.credentials()
+    assert creds.session_token == "ecs-token" and creds.expiration > dt.datetime.now(dt.timezone.utc)
+    assert "ecs-token" not in repr(creds) and SECRET not in repr(creds)
+
+
+def test_an_explicit_ecs_provider_and_one_that_finds_nothing(ecs, monkeypatch):
+    url = __import__("os").environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+    signer = realsig.Signer(realsig.raw_clock(), credentials=realsig.CredentialsProvider.ecs(url))
+    assert signer.sign(url="https://example.amazonaws.com/", region="us-east-1", service="sts").headers[
+        "x-amz-security-token"] == "ecs-token"
+    nothing = realsig.Signer(realsig.raw_clock())  # the default chain, with every source empty
+    with pytest.raises(realsig.CredentialsError) as e:
+        nothing.sign(url="https://example.amazonaws.com/", region="us-east-1", service="sts")
+    assert "environment" in str(e.value), e.value

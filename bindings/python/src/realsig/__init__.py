@@ -5,16 +5,18 @@
                           credentials=creds, region="us-east-1", service="sts")
     headers.update(signed.headers)
 
-The signer (and with it wasmtime and the component) loads on first use of a name from
-realsig.signer, so `realsig.clocks`, `realsig.botocore` and `realsig.awscli` never load it.
+The native extension (realsig._native: the reference host, wasmtime and the component) loads
+on first use of a clock or of a name from realsig.signer, so importing `realsig`,
+`realsig.clocks`, `realsig.botocore` or `realsig.awscli` does not load it.
 """
 
 from . import clocks
-from .clocks import chain, default_clock, fixed, raw_clock, realtime_file, system_clock
+from .clocks import chain, clock_of, default_clock, fixed, ntp, raw_clock, realtime_file, system_clock
 from .errors import (
     ClockError,
     ClockUnavailable,
     ComponentFailure,
+    CredentialsError,
     InvalidCredentials,
     InvalidHeaderName,
     InvalidHeaderValue,
@@ -26,21 +28,22 @@ from .errors import (
 )
 
 _SIGNER_NAMES = (
-    "ChunkedUpload", "Credentials", "MessageSigner", "Signed", "SignedForm", "Signer",
+    "ChunkedUpload", "Credentials", "CredentialsProvider", "MessageSigner", "Signed", "SignedForm", "Signer",
     "default_signer", "framed_length", "presign", "sign",
 )
 _CREDENTIALS_NAMES = ("default_credentials",)
 
 __all__ = [
-    "ChunkedUpload", "ClockError", "ClockUnavailable", "ComponentFailure", "Credentials", "InvalidCredentials",
+    "ChunkedUpload", "ClockError", "ClockUnavailable", "ComponentFailure", "Credentials", "CredentialsError",
+    "CredentialsProvider", "InvalidCredentials",
     "InvalidHeaderName", "InvalidHeaderValue", "InvalidMethod", "InvalidOption",
     "InvalidPayloadHash", "InvalidUrl", "MessageSigner", "SignError", "Signed", "SignedForm", "Signer",
-    "chain", "clocks", "default_clock", "default_credentials", "default_signer", "fixed", "framed_length", "ntp", "presign", "raw_clock", "realtime_file",
+    "chain", "clock_of", "clocks", "default_clock", "default_credentials", "default_signer", "fixed", "framed_length", "ntp", "presign", "raw_clock", "realtime_file",
     "sign", "system_clock",
 ]
 
 
-def __getattr__(name):  # PEP 562: realsig.Signer etc. import realsig.signer (and wasmtime) on first use
+def __getattr__(name):  # PEP 562: realsig.Signer etc. import realsig.signer (and the extension) on first use
     if name in _SIGNER_NAMES:
         from . import signer
 
@@ -53,13 +56,8 @@ def __getattr__(name):  # PEP 562: realsig.Signer etc. import realsig.signer (an
         value = getattr(credentials, name)
         globals()[name] = value
         return value
-    if name == "ntp":  # realsig.sntp (sockets, secrets) only when asked for
-        from .sntp import ntp
-
-        globals()["ntp"] = ntp
-        return ntp
     raise AttributeError(f"module 'realsig' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_SIGNER_NAMES) | set(_CREDENTIALS_NAMES) | {"ntp"})
+    return sorted(set(globals()) | set(_SIGNER_NAMES) | set(_CREDENTIALS_NAMES))

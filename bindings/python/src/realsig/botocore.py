@@ -66,19 +66,44 @@ def patch(clock=None):
 
 
 def patch_from_env():
-    """patch() with $REALSIG_CLOCK's chain (the CLI's `--clock` syntax), else the default clock.
-    A $REALSIG_CLOCK that does not parse still patches, with a clock that fails with the parse
-    error: botocore then refuses to sign rather than use the process clock."""
-    try:
-        chosen = _clocks.from_env()
-    except _clocks.SpecError as e:
-        reason = f"${_clocks.CLOCK_ENV}: {e}"
+    """patch() with $REALSIG_CLOCK's chain (the CLI's `--clock` syntax), else the default clock,
+    built when botocore first asks for the time: the REALSIG_BOTOCORE hook runs this at every
+    interpreter start, and building a clock loads the native extension (realsig._native), which
+    most processes never need. A $REALSIG_CLOCK that does not parse still patches, with a clock
+    that fails with the parse error: botocore then refuses to sign rather than use the process
+    clock."""
+    return patch(_FromEnv())
 
-        def broken():
-            raise ClockError(reason)
 
-        chosen = _clocks.Clock(f"invalid ${_clocks.CLOCK_ENV}", broken)
-    return patch(chosen)
+class _FromEnv:
+    """The clock patch_from_env() chose, built on its first read (then kept)."""
+
+    name = "$REALSIG_CLOCK or the default clock"
+
+    def __init__(self):
+        self._clock = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        clock = self._clock
+        if clock is None:
+            with self._lock:
+                if self._clock is None:
+                    self._clock = self._build()
+                clock = self._clock
+        return clock()
+
+    @staticmethod
+    def _build():
+        try:
+            return _clocks.from_env()
+        except _clocks.SpecError as e:
+            reason = f"${_clocks.CLOCK_ENV}: {e}"
+
+            def broken():
+                raise ClockError(reason)
+
+            return broken
 
 
 def unpatch():

@@ -54,6 +54,13 @@ class ComponentFailure(SignError):
     code = "component-failure"
 
 
+class CredentialsError(SignError):
+    """A call gave no credentials and the signer's provider found none (or its endpoint
+    failed). Nothing was signed."""
+
+    code = "credentials-unavailable"
+
+
 BY_CODE = {
     cls.code: cls
     for cls in (
