@@ -1,10 +1,19 @@
 package realsig
 
-// NTP as a RealNow source. Packets are built and checked by github.com/beevik/ntp (random
-// origin timestamp matched on reply, mode, kiss-o'-death codes, stratum, leap indicator,
-// dispersion); this file adds the reference host's policy on top: a 1.5 s root-distance
-// limit, a zero-transmit check, per-server min-poll and kiss handling, majority selection
-// across servers, and an estimate anchored to a clock that counts suspend between queries.
+// NTP as a RealNow source, with the reference host's checks and policy
+// (host/src/clock/ntp/packet.rs and mod.rs): a random origin nonce matched on reply, mode 4,
+// version 1..4, Kiss-o'-Death codes (DENY/RSTR retire the server, RATE backs off), leap
+// indicator 3, stratum 16, a zero transmit timestamp, root distance <= 1.5 s, era-safe
+// wrapping differences; per-server min-poll, majority selection across servers, and an
+// estimate anchored to a clock that counts suspend between queries. Every reply case in
+// ../../tests/data/time-cases/ntp-reply.json gets the host's verdict (timecases_test.go).
+//
+// The packet is written and checked here rather than by github.com/beevik/ntp (1.5.0, which
+// this module used before), because its checks are not the host's and it does not expose a
+// reply's bytes, so the shared cases could not be run against it. Read from its source: it
+// checks no version, tests a zero transmit before the origin, refuses a transmit before the
+// receive, a reference time more than 36 hours before the transmit or after it (so a zero
+// reference timestamp, which the host accepts), and allows a root distance up to 16 s.
 //
 // Why not Go's monotonic clock: on Linux it is CLOCK_MONOTONIC, which stops while the machine
 // is suspended. An estimate extrapolated on it, and aged on it, came back from an 8-hour sleep
@@ -13,14 +22,15 @@ package realsig
 // keeps counting through a suspend, as the reference host's is.
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"sort"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/beevik/ntp"
 )
 
 // NTPOption configures NewNTPClock.
@@ -222,43 +232,165 @@ func (c *NTPClock) sync() (*ntpEstimate, error) {
 
 // query asks one server and applies the checks and kiss handling.
 func (c *NTPClock) query(s *ntpServer) (*ntpSample, error) {
-	r, err := ntp.QueryWithOptions(s.addr, ntp.QueryOptions{Timeout: c.timeout})
-	anchor, wall := c.since(), time.Now().Round(0)
+	r, t1, t4, err := exchange(s.addr, c.timeout)
+	anchor := c.since() // at the reply, as t4
 	if err != nil {
-		return nil, err
-	}
-	if r.Stratum == 0 {
-		switch r.KissCode {
-		case "RATE":
-			c.mu.Lock()
-			s.backoff = min(max(2*s.backoff, rateBackoffMin), rateBackoffMax)
-			s.notBefore = anchor + s.backoff
-			c.mu.Unlock()
-			return nil, fmt.Errorf("kiss-o'-death RATE: backing off %s", s.backoff)
-		case "DENY", "RSTR":
-			c.mu.Lock()
-			s.retired = r.KissCode
-			c.mu.Unlock()
-			return nil, fmt.Errorf("kiss-o'-death %s: server retired", r.KissCode)
-		case "":
-			return nil, errors.New("unsynchronised (stratum 0)")
-		default:
-			return nil, fmt.Errorf("kiss-o'-death %s", r.KissCode)
+		var rej *ntpRejection
+		if errors.As(err, &rej) && rej.code == "kiss-of-death" {
+			switch rej.kiss {
+			case "RATE":
+				c.mu.Lock()
+				s.backoff = min(max(2*s.backoff, rateBackoffMin), rateBackoffMax)
+				s.notBefore = anchor + s.backoff
+				c.mu.Unlock()
+				return nil, fmt.Errorf("%w: backing off %s", err, s.backoff)
+			case "DENY", "RSTR":
+				c.mu.Lock()
+				s.retired = rej.kiss
+				c.mu.Unlock()
+				return nil, fmt.Errorf("%w: server retired", err)
+			}
 		}
-	}
-	if err := r.Validate(); err != nil {
 		return nil, err
-	}
-	if r.Time.Year() < 2000 {
-		return nil, errors.New("zero transmit timestamp")
-	}
-	if r.RootDistance > maxRootDistance {
-		return nil, fmt.Errorf("root distance %s exceeds %s", r.RootDistance, maxRootDistance)
 	}
 	c.mu.Lock()
 	s.backoff = 0
 	c.mu.Unlock()
-	return &ntpSample{server: s.addr, offset: r.ClockOffset, delay: r.RTT, dist: r.RootDistance, anchor: anchor, wall: wall}, nil
+	// offset = ((T2 - T1) + (T3 - T4)) / 2; delay = (T4 - T1) - (T3 - T2)
+	n1, n4 := toNTPTime(t1), toNTPTime(t4)
+	offset := (nanosBetween(r.receive, n1) + nanosBetween(r.transmit, n4)) / 2
+	delay := max(nanosBetween(n4, n1)-nanosBetween(r.transmit, r.receive), 0)
+	// dist is the host's uncertainty of a sample: half the round trip plus the root distance.
+	dist := time.Duration(delay)/2 + r.rootDistance
+	return &ntpSample{server: s.addr, offset: time.Duration(offset), delay: time.Duration(delay), dist: dist,
+		anchor: anchor, wall: t4.Round(0)}, nil
+}
+
+// exchange sends one request to addr ("host" or "host:port", port 123 by default) and checks
+// the one reply, waited for at most timeout. It returns the reply and the client's send and
+// receive times (time.Now).
+func exchange(addr string, timeout time.Duration) (*ntpReply, time.Time, time.Time, error) {
+	var zero time.Time
+	hostPort := addr
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		hostPort = net.JoinHostPort(strings.Trim(addr, "[]"), "123")
+	}
+	deadline := time.Now().Add(timeout)
+	// Connected: the kernel drops datagrams from any other address or port.
+	conn, err := net.DialTimeout("udp", hostPort, timeout)
+	if err != nil {
+		return nil, zero, zero, err
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(deadline); err != nil {
+		return nil, zero, zero, err
+	}
+	var nb [8]byte
+	if _, err := rand.Read(nb[:]); err != nil {
+		return nil, zero, zero, err
+	}
+	nonce := binary.BigEndian.Uint64(nb[:])
+	req := make([]byte, ntpPacketLen)
+	req[0] = 4<<3 | 3 // LI 0, version 4, mode 3 (client)
+	binary.BigEndian.PutUint64(req[40:], nonce)
+	t1 := time.Now()
+	if _, err := conn.Write(req); err != nil {
+		return nil, zero, zero, err
+	}
+	buf := make([]byte, 2*ntpPacketLen)
+	n, err := conn.Read(buf)
+	t4 := time.Now()
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, zero, zero, fmt.Errorf("no reply within %s", timeout)
+		}
+		return nil, zero, zero, err
+	}
+	r, err := parseReply(buf[:n], nonce)
+	return r, t1, t4, err
+}
+
+const (
+	ntpPacketLen  = 48
+	ntpUnixOffset = 2_208_988_800 // seconds from 1900 to 1970
+)
+
+// ntpRejection is why a reply is not a usable time; code names the check as the shared cases
+// do (truncated, wrong-mode, bad-version, origin-mismatch, kiss-of-death, unsynchronised,
+// stratum, zero-transmit, root-distance), and kiss is a Kiss-o'-Death code.
+type ntpRejection struct{ code, kiss, msg string }
+
+func (r *ntpRejection) Error() string { return r.msg }
+
+// ntpReply holds the fields of a reply that passed every check of parseReply.
+type ntpReply struct {
+	stratum           uint8
+	rootDistance      time.Duration // root delay / 2 + root dispersion
+	receive, transmit uint64        // T2 and T3, 32.32 NTP timestamps
+}
+
+// parseReply checks a reply to the request that carried nonce, in the host's order.
+func parseReply(b []byte, nonce uint64) (*ntpReply, error) {
+	if len(b) < ntpPacketLen {
+		return nil, &ntpRejection{code: "truncated", msg: fmt.Sprintf("truncated reply (%d bytes, need %d)", len(b), ntpPacketLen)}
+	}
+	leap, version, mode, stratum := b[0]>>6, (b[0]>>3)&7, b[0]&7, b[1]
+	if mode != 4 {
+		return nil, &ntpRejection{code: "wrong-mode", msg: fmt.Sprintf("reply has mode %d, not 4 (server)", mode)}
+	}
+	if version < 1 || version > 4 {
+		return nil, &ntpRejection{code: "bad-version", msg: fmt.Sprintf("reply has NTP version %d", version)}
+	}
+	// Before anything the server says about itself: a packet that does not answer our
+	// request must not be able to make us stop using a server.
+	if binary.BigEndian.Uint64(b[24:]) != nonce {
+		return nil, &ntpRejection{code: "origin-mismatch", msg: "reply's origin timestamp is not the one we sent"}
+	}
+	unsynchronised := &ntpRejection{code: "unsynchronised", msg: "server is unsynchronised (leap indicator 3)"}
+	if stratum == 0 {
+		// chrony without a reference answers stratum 0 with RefID 0: that is "no time", not a
+		// kiss. Kiss codes are printable ASCII.
+		code := b[12:16]
+		for _, c := range code {
+			if c <= 0x20 || c >= 0x7f {
+				return nil, unsynchronised
+			}
+		}
+		return nil, &ntpRejection{code: "kiss-of-death", kiss: string(code), msg: "server sent Kiss-o'-Death " + string(code)}
+	}
+	if leap == 3 {
+		return nil, unsynchronised
+	}
+	if stratum > 15 {
+		return nil, &ntpRejection{code: "stratum", msg: fmt.Sprintf("server stratum %d is unsynchronised", stratum)}
+	}
+	transmit := binary.BigEndian.Uint64(b[40:])
+	if transmit == 0 {
+		return nil, &ntpRejection{code: "zero-transmit", msg: "reply has a zero transmit timestamp"}
+	}
+	short := func(v uint32) time.Duration { return time.Duration((uint64(v) * 1e9) >> 16) }
+	dist := short(binary.BigEndian.Uint32(b[4:]))/2 + short(binary.BigEndian.Uint32(b[8:]))
+	if dist > maxRootDistance {
+		return nil, &ntpRejection{code: "root-distance",
+			msg: fmt.Sprintf("server's root distance %d ms exceeds %d ms", dist.Milliseconds(), maxRootDistance.Milliseconds())}
+	}
+	return &ntpReply{stratum: stratum, rootDistance: dist, receive: binary.BigEndian.Uint64(b[32:]), transmit: transmit}, nil
+}
+
+// toNTPTime is t as a 32.32 NTP timestamp (the era is dropped).
+func toNTPTime(t time.Time) uint64 {
+	secs := (uint64(t.Unix()) + ntpUnixOffset) & 0xffffffff
+	frac := (uint64(t.Nanosecond()) << 32) / 1e9
+	return secs<<32 | frac
+}
+
+// nanosBetween is a - b in nanoseconds, era-safe: the wrapping 64-bit difference read as
+// signed, the short way round (right while the two clocks are within 68 years).
+func nanosBetween(a, b uint64) int64 {
+	d := int64(a - b)
+	secs, frac := d>>32, d&0xffffffff // d = secs*2^32 + frac, 0 <= frac < 2^32
+	return secs*1e9 + (frac*1e9)>>32
 }
 
 // selectSample keeps the samples whose intervals overlap more than half of all samples'

@@ -54,7 +54,7 @@ func TestNTPRejections(t *testing.T) {
 		r    reply
 		want string
 	}{
-		"wrong origin":  {edited(func(b []byte) { binary.BigEndian.PutUint64(b[24:], 0x0123456789abcdef) }), "didn't match request"},
+		"wrong origin":  {edited(func(b []byte) { binary.BigEndian.PutUint64(b[24:], 0x0123456789abcdef) }), "origin timestamp"},
 		"client mode":   {edited(func(b []byte) { b[0] = 4<<3 | 3 }), "mode"},
 		"stratum 16":    {edited(func(b []byte) { b[1] = 16 }), "stratum"},
 		"zero transmit": {edited(func(b []byte) { clear(b[40:48]) }), ""},

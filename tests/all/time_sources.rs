@@ -797,10 +797,12 @@ fn the_shared_time_cases_hold_for_the_host() {
     files.sort();
     assert_eq!(
         files,
-        ["realtime-file.json"],
+        ["chain.json", "ntp-reply.json", "realtime-file.json"],
         "a time-case file without a runner in {}",
         file!()
     );
+    ntp_reply_cases(&dir.join("ntp-reply.json"));
+    chain_cases(&dir.join("chain.json"));
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("realtime-file.json")).unwrap()).unwrap();
     let cases = doc["cases"].as_array().unwrap();
     assert!(cases.len() >= 30, "the realtime-file cases went missing");
@@ -838,5 +840,146 @@ fn the_shared_time_cases_hold_for_the_host() {
             _ => panic!("a case needs `nanos` and `fraction`, or `rejected`: {case}"),
         }
         assert_eq!(&got, case, "realtime file text {text:?}");
+    }
+}
+
+/// tests/data/time-cases/ntp-reply.json: each reply's verdict from the host's SNTP check.
+fn ntp_reply_cases(path: &std::path::Path) {
+    use realsig::clock::ntp::packet::parse_reply;
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let nonce = u64::from_str_radix(doc["nonce"].as_str().unwrap(), 16).unwrap();
+    let cases = doc["cases"].as_array().unwrap();
+    assert!(cases.len() >= 30, "the NTP reply cases went missing");
+    for case in cases {
+        for key in case.as_object().unwrap().keys() {
+            assert!(
+                ["name", "reply", "verdict", "stratum", "root_distance_ns", "kiss"].contains(&key.as_str()),
+                "unknown field {key:?} in {case}"
+            );
+        }
+        let (name, reply) = (case["name"].as_str().unwrap(), case["reply"].as_str().unwrap());
+        let bytes = hex::decode(reply).unwrap_or_else(|e| panic!("{name}: the reply is not hex: {e}"));
+        let mut got = serde_json::json!({"name": name, "reply": reply});
+        match parse_reply(&bytes, nonce) {
+            Ok(r) => {
+                got["verdict"] = "accepted".into();
+                got["stratum"] = r.stratum.into();
+                got["root_distance_ns"] = r.root_distance().as_nanos().to_string().into();
+            }
+            Err(rejection) => {
+                got["verdict"] = match rejection {
+                    Rejection::Truncated(_) => "truncated",
+                    Rejection::WrongMode(_) => "wrong-mode",
+                    Rejection::BadVersion(_) => "bad-version",
+                    Rejection::OriginMismatch => "origin-mismatch",
+                    Rejection::KissOfDeath(kiss) => {
+                        got["kiss"] = kiss.to_string().into();
+                        "kiss-of-death"
+                    }
+                    Rejection::Unsynchronised => "unsynchronised",
+                    Rejection::StratumTooHigh(_) => "stratum",
+                    Rejection::ZeroTransmit => "zero-transmit",
+                    Rejection::RootDistance(_) => "root-distance",
+                    other => panic!("no verdict for {other:?}"),
+                }
+                .into();
+            }
+        }
+        let known = [
+            "accepted",
+            "truncated",
+            "wrong-mode",
+            "bad-version",
+            "origin-mismatch",
+            "kiss-of-death",
+            "unsynchronised",
+            "stratum",
+            "zero-transmit",
+            "root-distance",
+        ];
+        assert!(
+            known.contains(&case["verdict"].as_str().unwrap_or("")),
+            "unknown verdict in {case}"
+        );
+        assert_eq!(&got, case, "NTP reply case {name:?}");
+    }
+}
+
+/// A chain member of tests/data/time-cases/chain.json: reads a fixed time or fails, and
+/// counts its reads.
+struct Scripted {
+    name: String,
+    outcome: Result<SystemTime, String>,
+    reads: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl TimeSource for Scripted {
+    fn now(&self) -> Result<realsig::Reading, realsig::TimeError> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        match &self.outcome {
+            Ok(time) => Ok(realsig::Reading {
+                time: *time,
+                uncertainty: None,
+                source: Arc::from(self.name.as_str()),
+                trusted: true,
+            }),
+            Err(reason) => Err(realsig::TimeError::new(&*self.name, reason.clone())),
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// tests/data/time-cases/chain.json: each chain's verdict from the host's `Chain`.
+fn chain_cases(path: &std::path::Path) {
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let cases = doc["cases"].as_array().unwrap();
+    assert!(cases.len() >= 8, "the chain cases went missing");
+    for case in cases {
+        for key in case.as_object().unwrap().keys() {
+            assert!(
+                ["name", "members", "time", "source", "error", "read"].contains(&key.as_str()),
+                "unknown field {key:?} in {case}"
+            );
+        }
+        let name = case["name"].as_str().unwrap();
+        let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let members: Vec<Arc<dyn TimeSource>> = case["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                for key in m.as_object().unwrap().keys() {
+                    assert!(
+                        ["source", "reads", "fails"].contains(&key.as_str()),
+                        "unknown member field {key:?} in {m}"
+                    );
+                }
+                let outcome = match (m.get("reads"), m.get("fails")) {
+                    (Some(Value::String(ns)), None) => Ok(UNIX_EPOCH + Duration::from_nanos(ns.parse().unwrap())),
+                    (None, Some(Value::String(why))) => Err(why.clone()),
+                    _ => panic!("a member either reads or fails: {m}"),
+                };
+                let source = Scripted {
+                    name: m["source"].as_str().unwrap().to_owned(),
+                    outcome,
+                    reads: Arc::clone(&reads),
+                };
+                Arc::new(source) as Arc<dyn TimeSource>
+            })
+            .collect();
+        let mut got = serde_json::json!({"name": name, "members": case["members"]});
+        match Chain::new(members).now() {
+            Ok(r) => {
+                let ns = r.time.duration_since(UNIX_EPOCH).unwrap().as_nanos();
+                got["time"] = ns.to_string().into();
+                got["source"] = r.source.to_string().into();
+            }
+            Err(e) => got["error"] = e.reason().into(),
+        }
+        got["read"] = reads.load(std::sync::atomic::Ordering::SeqCst).into();
+        assert_eq!(&got, case, "chain case {name:?}");
     }
 }

@@ -196,6 +196,7 @@ export function realtimeFile(
 /** Sources tried in order; the first that gives a reading wins. */
 export function chain(...providers) {
   const first = () => {
+    if (providers.length === 0) throw new ClockError('the chain is empty'); // as the host says it
     const tried = [];
     for (const p of providers) {
       try {
