@@ -166,6 +166,28 @@ impl Request {
     }
 }
 
+impl Condition {
+    /// A condition from plain parts, as the Ruby and Python extensions pass them:
+    /// `("eq" | "starts-with", field, value)` (a leading `$` on the field is dropped, as the
+    /// policy JSON writes it) or `("content-length-range", min, max)` with the bounds as
+    /// decimal text. The error says what is wrong, for an invalid-option error.
+    pub fn from_parts(op: &str, a: String, b: String) -> Result<Self, String> {
+        let field = |field: String, value| FieldMatch {
+            field: field.trim_start_matches('$').to_owned(),
+            value,
+        };
+        match op {
+            "eq" => Ok(Self::Equals(field(a, b))),
+            "starts-with" => Ok(Self::StartsWith(field(a, b))),
+            "content-length-range" => match (a.parse(), b.parse()) {
+                (Ok(min), Ok(max)) => Ok(Self::ContentLengthRange(LengthRange { min, max })),
+                _ => Err(format!("content-length-range takes two integers, not {a:?} and {b:?}")),
+            },
+            other => Err(format!("unknown policy condition {other:?}")),
+        }
+    }
+}
+
 impl SignError {
     /// The WIT case name, e.g. `invalid-url`.
     pub fn kind(&self) -> &'static str {

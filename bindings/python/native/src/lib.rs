@@ -22,8 +22,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use realsig::credentials::{CredentialsCache, CredentialsError, EcsProvider, default_chain_on};
 use realsig::{
-    Chain, ChunkedMode, Condition, Credentials, FieldMatch, FixedClock, Header, LengthRange, NtpClock, Options,
-    Payload, Placement, Policy, RawClock, Reading, RealtimeFile, Request, SystemClock, TimeError, TimeSource, Upload,
+    Chain, ChunkedMode, Condition, Credentials, FixedClock, Header, NtpClock, Options, Payload, Placement, Policy,
+    RawClock, Reading, RealtimeFile, Request, SystemClock, TimeError, TimeSource, Upload,
 };
 
 /// The exception `realsig.errors.<class>` with `message`.
@@ -36,6 +36,23 @@ fn raise(py: Python<'_>, class: &str, message: impl Into<String>) -> PyErr {
         }),
         // realsig/errors.py is part of the package; say so if it is missing.
         Err(_) => PyRuntimeError::new_err(format!("realsig.errors.{class} is not defined ({message})")),
+    }
+}
+
+/// The `realsig.errors` class for a WIT `sign-error` case (errors.py's `BY_CODE`, keyed by the
+/// case name), with its message.
+fn raise_sign_error(py: Python<'_>, e: &realsig::SignError) -> PyErr {
+    let class = py
+        .import("realsig.errors")
+        .and_then(|m| m.getattr("BY_CODE"))
+        .and_then(|codes| codes.get_item(e.kind()));
+    match class.and_then(|class| class.call1((e.message(),))) {
+        Ok(exception) => PyErr::from_value(exception),
+        Err(_) => PyRuntimeError::new_err(format!(
+            "realsig.errors.BY_CODE has no {:?} ({})",
+            e.kind(),
+            e.message()
+        )),
     }
 }
 
@@ -243,24 +260,9 @@ impl Failure {
     fn raise(self, py: Python<'_>) -> PyErr {
         match self {
             Failure::Credentials(e) => raise(py, "CredentialsError", e.to_string()),
-            Failure::Sign(realsig::Error::Rejected(e)) => raise(py, error_class(&e), e.message()),
+            Failure::Sign(realsig::Error::Rejected(e)) => raise_sign_error(py, &e),
             Failure::Sign(other) => raise(py, "ComponentFailure", other.to_string()),
         }
-    }
-}
-
-/// The Python class for each WIT `sign-error` case.
-fn error_class(e: &realsig::SignError) -> &'static str {
-    use realsig::SignError as E;
-    match e {
-        E::InvalidUrl(_) => "InvalidUrl",
-        E::InvalidMethod(_) => "InvalidMethod",
-        E::InvalidHeaderName(_) => "InvalidHeaderName",
-        E::InvalidHeaderValue(_) => "InvalidHeaderValue",
-        E::InvalidPayloadHash(_) => "InvalidPayloadHash",
-        E::InvalidOption(_) => "InvalidOption",
-        E::InvalidCredentials(_) => "InvalidCredentials",
-        E::ClockUnavailable(_) => "ClockUnavailable",
     }
 }
 
@@ -288,24 +290,6 @@ fn signed_parts(py: Python<'_>, signed: realsig::Signed) -> PyResult<SignedParts
         signed.canonical_request,
         signed.string_to_sign,
     ))
-}
-
-/// One POST policy condition from its triple: `("eq" | "starts-with", field, value)` or
-/// `("content-length-range", min, max)` with the bounds as decimal text.
-fn condition(op: &str, a: String, b: String) -> Result<Condition, String> {
-    let field = |field: String, value| FieldMatch {
-        field: field.trim_start_matches('$').to_owned(),
-        value,
-    };
-    match op {
-        "eq" => Ok(Condition::Equals(field(a, b))),
-        "starts-with" => Ok(Condition::StartsWith(field(a, b))),
-        "content-length-range" => match (a.parse(), b.parse()) {
-            (Ok(min), Ok(max)) => Ok(Condition::ContentLengthRange(LengthRange { min, max })),
-            _ => Err(format!("content-length-range takes two integers, not {a:?} and {b:?}")),
-        },
-        other => Err(format!("unknown policy condition {other:?}")),
-    }
 }
 
 /// The reference host's `Signer`, with its credentials cache.
@@ -431,7 +415,7 @@ impl Signer {
         signed_parts(py, signed)
     }
 
-    /// Builds and signs an S3 POST policy (see [`condition`] for `conditions`). Returns
+    /// Builds and signs an S3 POST policy (see [`Condition::from_parts`] for `conditions`). Returns
     /// `([(name, value, sensitive)...], document, signature, seconds, nanoseconds)`.
     #[allow(clippy::type_complexity)] // plain values for Python, named in the doc
     fn post_policy(
@@ -445,7 +429,7 @@ impl Signer {
     ) -> PyResult<(Vec<(String, String, bool)>, String, String, u64, u32)> {
         let conditions = conditions
             .into_iter()
-            .map(|(op, a, b)| condition(&op, a, b))
+            .map(|(op, a, b)| Condition::from_parts(&op, a, b))
             .collect::<Result<Vec<_>, String>>()
             .map_err(|m| raise(py, "InvalidOption", m))?;
         let policy = Policy {

@@ -23,8 +23,8 @@ use magnus::{Error, ExceptionClass, Module, RModule, Ruby};
 use realsig::chunked::{Checksum, ChunkedBody, framed_length};
 use realsig::credentials::{CredentialsCache, EcsProvider, default_chain_on};
 use realsig::{
-    Chain, ChunkedMode, Condition, Credentials, FieldMatch, FixedClock, LengthRange, Options, Payload, Placement,
-    Policy, Reading, Request, TimeError, TimeSource, Upload,
+    Chain, ChunkedMode, Condition, Credentials, FixedClock, Options, Payload, Placement, Policy, Reading, Request,
+    TimeError, TimeSource, Upload,
 };
 
 /// Raises `Realsig::<class>` with `message`.
@@ -278,7 +278,7 @@ impl Signer {
     ) -> Result<(Vec<(String, String, bool)>, String, String, u64, u32), Error> {
         let conditions = conditions
             .into_iter()
-            .map(|(op, a, b)| condition(&op, a, b))
+            .map(|(op, a, b)| Condition::from_parts(&op, a, b))
             .collect::<Result<Vec<_>, String>>()
             .map_err(|m| raise(ruby, "InvalidOption", m))?;
         let policy = Policy {
@@ -488,23 +488,6 @@ fn signed_parts(signed: realsig::Signed) -> SignedParts {
         signed.canonical_request,
         signed.string_to_sign,
     )
-}
-
-/// One POST policy condition from its Ruby triple.
-fn condition(op: &str, a: String, b: String) -> Result<Condition, String> {
-    let field = |field: String, value| FieldMatch {
-        field: field.trim_start_matches('$').to_owned(),
-        value,
-    };
-    match op {
-        "eq" => Ok(Condition::Equals(field(a, b))),
-        "starts-with" => Ok(Condition::StartsWith(field(a, b))),
-        "content-length-range" => match (a.parse(), b.parse()) {
-            (Ok(min), Ok(max)) => Ok(Condition::ContentLengthRange(LengthRange { min, max })),
-            _ => Err(format!("content-length-range takes two integers, not {a:?} and {b:?}")),
-        },
-        other => Err(format!("unknown policy condition {other:?}")),
-    }
 }
 
 /// The aws-chunked body of one upload, read by Ruby (Net::HTTP's `body_stream`) in pieces.
