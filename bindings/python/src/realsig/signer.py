@@ -175,7 +175,6 @@ class Signer:
             provider, self._credentials = credentials or CredentialsProvider.default(), None
         else:
             provider, self._credentials = CredentialsProvider.default(), _wit_credentials(credentials)
-        self._provider = provider
         self._native = _native.Signer(self.clock._native, provider._spec(), None if component is None else bytes(component))
 
     def _parts(self, credentials):
