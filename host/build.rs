@@ -17,6 +17,7 @@ use std::{env, fs};
 
 const TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "guest";
+const GUEST_RUSTFLAGS: &str = "-C target-feature=+simd128";
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -45,7 +46,12 @@ fn main() {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("CARGO_MAKEFLAGS");
+        .env_remove("CARGO_MAKEFLAGS")
+        // simd128 (wasm 2.0, in every host we run: wasmtime, V8 since Node 16, wazero) turns
+        // on sha2's wasm32-simd128 backend and lets LLVM vectorise copies: 60,555 -> 58,322
+        // instructions per get-vanilla signature (BENCHMARKS.md, issue 24). Only
+        // deterministic integer SIMD: relaxed-simd stays off.
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", GUEST_RUSTFLAGS);
     let status = cmd.status().expect("failed to run cargo for the guest");
     if !status.success() {
         panic!(
