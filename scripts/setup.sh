@@ -61,6 +61,8 @@ fi
 # -- Go: the module's dependencies (go.mod's toolchain line fetches a newer Go if needed).
 command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
 (cd bindings/go && GOTOOLCHAIN=auto go mod download)
+# wasm2go, which bindings/go/derived_test.go runs (pinned there and in scripts/derive.sh).
+(cd bindings/go && go run github.com/ncruces/wasm2go@v0.4.22 -version >/dev/null)
 
 # -- versitygw, into Go's own bin directory (the tests look there and on PATH).
 gobin="$(go env GOPATH)/bin"
