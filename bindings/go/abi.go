@@ -1,7 +1,7 @@
 package realsig
 
 // The raw layer: canonical-ABI glue for world realsig:sigv4/realsig (wit/realsig.wit),
-// hand-maintained. No generator handles our world on wazero (see README.md); this file is
+// hand-maintained. No generator handles our world in Go (see README.md); this file is
 // the only place that knows the component's memory layouts. abi_test.go fails when the WIT
 // file, the embedded module's function types or these layouts stop agreeing.
 //
@@ -19,8 +19,6 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
-
-	"github.com/tetratelabs/wazero/api"
 )
 
 // The names the core module imports and exports.
@@ -236,11 +234,11 @@ var errGuest = errors.New("realsig: the signing component failed")
 
 // instance is one instantiated core module; used by one goroutine at a time.
 type instance struct {
-	mod                 api.Module
-	mem                 api.Memory
-	sign, post, realloc api.Function
-	signV4a, postV4a    api.Function
-	fn                  map[string]api.Function // every other export the glue calls, by name
+	mod                 *module
+	mem                 memory
+	sign, post, realloc *export
+	signV4a, postV4a    *export
+	fn                  map[string]*export // every other export the glue calls, by name
 	handles             handleTable
 	stack               [14]uint64
 	args                [startArgSize]byte
@@ -254,7 +252,7 @@ var resourceExports = [...]string{
 	exportSignMessage, exportPostSignMessage, exportDtorMessage,
 }
 
-func newInstance(mod api.Module) (*instance, error) {
+func newInstance(mod *module) (*instance, error) {
 	in := &instance{
 		mod:     mod,
 		mem:     mod.Memory(),
@@ -263,9 +261,9 @@ func newInstance(mod api.Module) (*instance, error) {
 		realloc: mod.ExportedFunction(exportRealloc),
 		signV4a: mod.ExportedFunction(exportSignV4a),
 		postV4a: mod.ExportedFunction(exportPostSignV4a),
-		fn:      make(map[string]api.Function, len(resourceExports)),
+		fn:      make(map[string]*export, len(resourceExports)),
 	}
-	if in.mem == nil || in.sign == nil || in.post == nil || in.realloc == nil || in.signV4a == nil || in.postV4a == nil {
+	if in.sign == nil || in.post == nil || in.realloc == nil || in.signV4a == nil || in.postV4a == nil {
 		return nil, fmt.Errorf("%w: the module lacks %s, %s, %s, %s, %s or %s", errGuest, exportMemory, exportSign,
 			exportPostSign, exportSignV4a, exportPostSignV4a, exportRealloc)
 	}
@@ -313,30 +311,30 @@ func (t *handleTable) take(kind resourceKind, handle uint32) (uint32, error) {
 
 type instanceKey struct{}
 
-// resourceFuncs are the host side of [resource-new] and [resource-drop] for one resource.
-// Dropping an own handle runs the resource's destructor, as the canonical ABI's
-// resource.drop does for a resource its caller defines.
-func resourceFuncs(kind resourceKind, dtor string) (newFn, dropFn api.GoModuleFunc) {
-	table := func(ctx context.Context, what string) *instance {
-		in, ok := ctx.Value(instanceKey{}).(*instance)
-		if !ok {
-			panic(fmt.Errorf("%w: %s outside a call that creates resources", errGuest, what))
-		}
-		return in
+// resourceNew and resourceDrop are the host side of [resource-new] and [resource-drop] for
+// one resource. Dropping an own handle runs the resource's destructor, as the canonical ABI's
+// resource.drop does for a resource its caller defines. A panic here is a trap of the call.
+func resourceNew(ctx context.Context, kind resourceKind, rep uint32) uint32 {
+	return callerTable(ctx, "[resource-new]").handles.add(kind, rep)
+}
+
+func resourceDrop(ctx context.Context, mod *module, kind resourceKind, dtor string, handle uint32) {
+	rep, err := callerTable(ctx, "[resource-drop]").handles.take(kind, handle)
+	if err != nil {
+		panic(err)
 	}
-	newFn = func(ctx context.Context, _ api.Module, stack []uint64) {
-		stack[0] = uint64(table(ctx, "[resource-new]").handles.add(kind, uint32(stack[0])))
+	if err := mod.ExportedFunction(dtor).CallWithStack(ctx, []uint64{uint64(rep)}); err != nil {
+		panic(err)
 	}
-	dropFn = func(ctx context.Context, mod api.Module, stack []uint64) {
-		rep, err := table(ctx, "[resource-drop]").handles.take(kind, uint32(stack[0]))
-		if err != nil {
-			panic(err)
-		}
-		if _, err := mod.ExportedFunction(dtor).Call(ctx, uint64(rep)); err != nil {
-			panic(fmt.Errorf("%w: %s: %w", errGuest, dtor, err))
-		}
+}
+
+// callerTable is the instance of a call that may create resources (start, open).
+func callerTable(ctx context.Context, what string) *instance {
+	in, ok := ctx.Value(instanceKey{}).(*instance)
+	if !ok {
+		panic(fmt.Errorf("%w: %s outside a call that creates resources", errGuest, what))
 	}
-	return newFn, dropFn
+	return in
 }
 
 // alloc calls cabi_realloc(0, 0, align, size).
@@ -539,7 +537,7 @@ func (in *instance) callSign(ctx context.Context, req *abiRequest, creds *Creden
 }
 
 // release calls a cabi_post_… function on ret, the return area the lifting is done with.
-func (in *instance) release(ctx context.Context, post api.Function, name string, ret uint32, liftErr error) error {
+func (in *instance) release(ctx context.Context, post *export, name string, ret uint32, liftErr error) error {
 	in.stack[0] = uint64(ret)
 	if err := post.CallWithStack(ctx, in.stack[:]); err != nil {
 		return fmt.Errorf("%w: %s: %w", errGuest, name, err)
@@ -907,36 +905,33 @@ func (in *instance) liftSigned(ret uint32, inputURL string) (*abiSigned, error) 
 	return out, nil
 }
 
-// realNowFunc is the host side of real-time.real-now: it calls now and stores
-// result<instant, clock-error> at the return pointer the guest passes. A clock error
+// realNow is the host side of real-time.real-now: it reads the module's clock and stores
+// result<instant, clock-error> at ret, the return pointer the guest passes. A clock error
 // becomes the WIT error (the guest then fails closed with clock-unavailable), never a trap.
-func realNowFunc(now RealNow) api.GoModuleFunc {
-	return func(ctx context.Context, mod api.Module, stack []uint64) {
-		ret := uint32(stack[0])
-		mem := mod.Memory()
-		t, err := readClock(now)
-		if err == nil && t.Unix() < 0 {
-			err = fmt.Errorf("the clock read %s, before 1970", t.UTC().Format(time.RFC3339))
-		}
-		if err == nil {
-			mem.WriteByte(ret+nowTag, 0)
-			mem.WriteUint64Le(ret+nowSeconds, uint64(t.Unix()))
-			mem.WriteUint32Le(ret+nowNanoseconds, uint32(t.Nanosecond()))
-			return
-		}
-		msg := err.Error()
-		call := []uint64{0, 0, 1, uint64(len(msg))}
-		if callErr := mod.ExportedFunction(exportRealloc).CallWithStack(ctx, call); callErr != nil {
-			panic(fmt.Errorf("%w: cabi_realloc in real-now: %w", errGuest, callErr))
-		}
-		ptr := uint32(call[0])
-		if !mem.WriteString(ptr, msg) {
-			panic(fmt.Errorf("%w: cabi_realloc returned an out-of-range pointer", errGuest))
-		}
-		mem.WriteByte(ret+nowTag, 1)
-		mem.WriteUint32Le(ret+nowMessage, ptr)
-		mem.WriteUint32Le(ret+nowMessage+4, uint32(len(msg)))
+func realNow(ctx context.Context, mod *module, ret uint32) {
+	mem := mod.Memory()
+	t, err := readClock(mod.now)
+	if err == nil && t.Unix() < 0 {
+		err = fmt.Errorf("the clock read %s, before 1970", t.UTC().Format(time.RFC3339))
 	}
+	if err == nil {
+		mem.WriteUint8(ret+nowTag, 0)
+		mem.WriteUint64Le(ret+nowSeconds, uint64(t.Unix()))
+		mem.WriteUint32Le(ret+nowNanoseconds, uint32(t.Nanosecond()))
+		return
+	}
+	msg := err.Error()
+	call := []uint64{0, 0, 1, uint64(len(msg))}
+	if callErr := mod.ExportedFunction(exportRealloc).CallWithStack(ctx, call); callErr != nil {
+		panic(fmt.Errorf("cabi_realloc in real-now: %w", callErr))
+	}
+	ptr := uint32(call[0])
+	if !mem.WriteString(ptr, msg) {
+		panic(fmt.Errorf("%w: cabi_realloc returned an out-of-range pointer", errGuest))
+	}
+	mem.WriteUint8(ret+nowTag, 1)
+	mem.WriteUint32Le(ret+nowMessage, ptr)
+	mem.WriteUint32Le(ret+nowMessage+4, uint32(len(msg)))
 }
 
 // readClock calls a user-supplied clock, turning a panic into an error.

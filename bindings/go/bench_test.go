@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsv4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/tetratelabs/wazero"
 )
 
 const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -89,32 +88,15 @@ func BenchmarkSign(b *testing.B) {
 	})
 }
 
-// Start-up: NewSigner with a fresh cache object each time (so nothing is reused in memory),
-// over an empty cache directory (compiles) and over a warm one (what a new process sees).
+// Start-up: NewSigner, which makes one instance (the module is Go code: nothing compiles).
 func BenchmarkStartup(b *testing.B) {
-	start := func(dir string) {
-		cache, err := wazero.NewCompilationCacheWithDir(dir)
-		if err != nil {
-			b.Fatal(err)
-		}
-		s, err := newSigner(config{now: RawClock(), pool: 1}, cache)
+	for b.Loop() {
+		s, err := NewSigner(WithRealNow(RawClock()), WithPoolSize(1))
 		if err != nil {
 			b.Fatal(err)
 		}
 		s.Close()
 	}
-	b.Run("compile", func(b *testing.B) {
-		for b.Loop() {
-			start(b.TempDir())
-		}
-	})
-	b.Run("cached", func(b *testing.B) {
-		dir := b.TempDir()
-		start(dir) // warms dir
-		for b.Loop() {
-			start(dir)
-		}
-	})
 }
 
 // BenchmarkRealtimeFile: one reading of a snapshot file, read on a goroutine with a deadline

@@ -65,7 +65,7 @@ func TestFailedInstanceIsReplaced(t *testing.T) {
 	s := testSigner(t, WithRealNow(FixedClock(time.Unix(1_700_000_000, 0))), WithPoolSize(1))
 	ctx := context.Background()
 	broken := <-s.pool
-	broken.mod.Close(ctx) // the next call on it fails inside wazero, like a trap would
+	broken.mod.Close(ctx) // the next call on it fails, like one after a trap
 	s.pool <- broken
 	if _, err := s.SignRequest(ctx, goodRequest(), testCreds); !errors.Is(err, errGuest) {
 		t.Fatalf("got %v, want a component failure", err)
@@ -140,7 +140,7 @@ func TestFailedResourceInstanceIsDiscarded(t *testing.T) {
 		t.Fatal(err)
 	}
 	broken := u.h.in
-	broken.mod.Close(ctx) // the next call on it fails inside wazero, like a trap would
+	broken.mod.Close(ctx) // the next call on it fails, like one after a trap
 	if _, err := u.SignChunk(ctx, emptySHA256); !errors.Is(err, errGuest) {
 		t.Fatalf("got %v, want a component failure", err)
 	}
