@@ -264,7 +264,7 @@ func newInstance(mod *module) (*instance, error) {
 		fn:      make(map[string]*export, len(resourceExports)),
 	}
 	if in.sign == nil || in.post == nil || in.realloc == nil || in.signV4a == nil || in.postV4a == nil {
-		return nil, fmt.Errorf("%w: the module lacks %s, %s, %s, %s, %s or %s", errGuest, exportMemory, exportSign,
+		return nil, fmt.Errorf("%w: the module lacks %s, %s, %s, %s or %s", errGuest, exportSign,
 			exportPostSign, exportSignV4a, exportPostSignV4a, exportRealloc)
 	}
 	for _, name := range resourceExports {

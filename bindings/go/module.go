@@ -6,10 +6,11 @@ package realsig
 // a stack of uint64, its imports, and traps as errors.
 //
 // Why wasm2go and not a runtime: in one run, realsig on wazero signed in 7.3–8.2 µs, the
-// translated module alone in 4.3–5.0 µs (BENCHMARKS.md, issue 24, third part); the Go compiler
-// compiles it with the package, so there is no compilation at start-up either. The translation keeps wasm's
-// sandbox for memory: every load and store is bounds-checked against the module's own
-// memory (a slice), so a guest bug is a Go panic, which a call turns into errGuest.
+// translated module alone in 4.3–5.0 µs (BENCHMARKS.md, issue 24, third part); the Go
+// compiler compiles it with the package, so there is no compilation at start-up either. The
+// translation keeps wasm's sandbox for memory: every load and store is bounds-checked against
+// the module's own memory (a slice), so a guest bug is a Go panic, which a call turns into
+// errGuest.
 
 import (
 	"context"
