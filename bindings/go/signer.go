@@ -49,8 +49,8 @@ func WithRealNow(now RealNow) Option { return func(c *config) { c.now = now } }
 // WithCompilationCacheDir does nothing: the module is Go code, compiled with this package, so
 // there is nothing to compile at start-up and nothing to cache.
 //
-// Deprecated: the module is no longer compiled at run time (it was, by wazero, before
-// issue 24); remove the option.
+// Deprecated: the module is no longer compiled at run time (earlier versions of this package
+// ran it in wazero); remove the option.
 func WithCompilationCacheDir(dir string) Option { return func(*config) {} }
 
 // WithPoolSize sets how many idle instances the Signer keeps (default: GOMAXPROCS).
@@ -66,7 +66,7 @@ type Signer struct {
 }
 
 // The largest request accepted, by total bytes of its strings: far beyond any real request,
-// and well within the memory cap below.
+// and well within an instance's 256 MiB memory cap (scripts/go-core.sh sets it in the module).
 const maxRequestBytes = 16 << 20
 
 // NewSigner prepares the pool, with one instance up front.
