@@ -163,7 +163,9 @@ module TestSupport
                       "--host", "127.0.0.1", "--port", @port.to_s, "--access-key", AKID, "--secret-key", SECRET, root], {}]
                   end
       @pid = Process.spawn(env, *argv, in: File::NULL, out: File::NULL, err: @log)
-      TestSupport.wait_until("#{kind} did not listen") do
+      # 30 s: on a loaded 2-core CI machine versitygw once took over 10 s to listen (it then
+      # passed on a rerun); a server that exits is still caught at once.
+      TestSupport.wait_until("#{kind} did not listen", seconds: 30) do
         raise "#{kind} exited: #{File.read(@log)}" if Process.wait(@pid, Process::WNOHANG)
 
         TCPSocket.new("127.0.0.1", @port).close || true
